@@ -1,0 +1,34 @@
+#pragma once
+
+#include "config/cidr.hpp"
+#include "config/env.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace todo::config {
+
+/// Settings of the todo-web process, read from the environment.
+struct web_config {
+  std::string app_env = "production";          // APP_ENV
+  std::string log_level = "INFO";              // LOG_LEVEL: DEBUG, INFO, WARNING, ERROR
+  std::uint16_t port = 5000;                   // PORT
+  std::string bind_address = "0.0.0.0";        // BIND_ADDRESS
+  std::string database_url;                    // DATABASE_URL, normalized for libpq
+  unsigned web_threads = 1;                    // WEB_THREADS, default: number of cores
+  unsigned db_pool_size = 10;                  // DB_POOL_SIZE, connections
+  std::chrono::milliseconds db_timeout{5000};  // DB_TIMEOUT_MS, per query and per connect
+  std::vector<cidr> trusted_proxies;           // TRUSTED_PROXIES, default loopback
+  std::chrono::seconds shutdown_timeout{8};    // SHUTDOWN_TIMEOUT_S, below Docker's 10 s
+  std::string static_dir = "static";           // STATIC_DIR
+  std::size_t max_body_bytes = 64 * 1024;      // MAX_BODY_BYTES
+};
+
+/// Reads and validates every variable. Throws config_error naming the first
+/// invalid variable and what it accepts.
+web_config load_web_config(const env& environment);
+
+}  // namespace todo::config

@@ -1,0 +1,34 @@
+#pragma once
+
+#include "obs/log.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace todo::http {
+
+namespace beast_http = boost::beast::http;
+
+using request = beast_http::request<beast_http::string_body>;
+using response = beast_http::response<beast_http::string_body>;
+
+/// What a handler knows about the request beyond the message itself. It is
+/// passed explicitly to every call, never kept in a thread_local, because a
+/// coroutine may resume on another thread after each co_await.
+struct request_context {
+  std::string request_id;
+  std::string client_ip;
+  std::string route_name;                // the matched route's name, such as "toggle_task"
+  std::string route_template;            // such as "/toggle/{id}"
+  std::vector<std::string> path_params;  // values of {…} segments, in order
+  std::chrono::steady_clock::time_point received_at;
+
+  obs::log_context log() const noexcept { return obs::log_context{request_id, {}, {}}; }
+};
+
+}  // namespace todo::http

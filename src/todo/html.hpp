@@ -1,0 +1,21 @@
+#pragma once
+
+#include "todo/todo_item.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace todo::domain {
+
+/// Appends `text` with &, <, >, " and ' escaped for HTML text and attributes.
+void append_html_escaped(std::string& out, std::string_view text);
+
+/// The todo page: add form, list with toggle, edit and delete controls, and
+/// the export control. `notice` is an optional error shown above the list.
+std::string render_index_page(const std::vector<todo_item>& todos, std::string_view notice = {});
+
+/// A small page for a form error, with a link back to the list.
+std::string render_error_page(int status, std::string_view message);
+
+}  // namespace todo::domain

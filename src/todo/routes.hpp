@@ -1,0 +1,25 @@
+#pragma once
+
+#include "db/pool.hpp"
+#include "http/router.hpp"
+#include "http/static_files.hpp"
+
+#include <memory>
+#include <string>
+
+namespace todo::domain {
+
+struct route_dependencies {
+  std::shared_ptr<db::pool> database;
+  std::shared_ptr<const http::static_files> static_files;
+  std::string version;
+};
+
+/// Registers every route of the web service with its name (the names are the
+/// endpoint labels the Python version used: index, add_task, delete_task,
+/// toggle_task, edit_task, reorder_tasks, health_check, static, …).
+/// Every handler maps a transient db::error to 503 with Retry-After and a
+/// query_failed db::error to 500, each with one log line.
+void register_routes(http::router& routes, const route_dependencies& dependencies);
+
+}  // namespace todo::domain

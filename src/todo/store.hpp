@@ -1,0 +1,49 @@
+#pragma once
+
+#include "db/pool.hpp"
+#include "todo/todo_item.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace todo::domain {
+
+/// The todos table. Every method is one statement or one transaction, uses
+/// prepared statements with parameters, and throws db::error on failure.
+class todo_store {
+ public:
+  explicit todo_store(std::shared_ptr<db::pool> database) : database_(std::move(database)) {}
+
+  /// All todos, by position ascending, then newest first.
+  boost::asio::awaitable<std::vector<todo_item>> list();
+
+  /// Inserts at the end (position = max + 1) and returns the new row.
+  boost::asio::awaitable<todo_item> add(const std::string& text);
+
+  boost::asio::awaitable<std::optional<todo_item>> find(std::int64_t id);
+
+  /// Flips done; nullopt when the id is unknown.
+  boost::asio::awaitable<std::optional<todo_item>> toggle(std::int64_t id);
+
+  /// Sets text and/or done; nullopt when the id is unknown.
+  boost::asio::awaitable<std::optional<todo_item>> update(std::int64_t id, std::optional<std::string> text,
+                                                          std::optional<bool> done);
+
+  /// Deletes; false when the id is unknown.
+  boost::asio::awaitable<bool> remove(std::int64_t id);
+
+  /// In one transaction: the listed ids get positions 1..n in list order and
+  /// every other todo follows in its current order. When any listed id is
+  /// unknown nothing changes and the unknown ids are returned.
+  boost::asio::awaitable<std::vector<std::int64_t>> reorder(const std::vector<std::int64_t>& order);
+
+ private:
+  std::shared_ptr<db::pool> database_;
+};
+
+}  // namespace todo::domain
