@@ -1,0 +1,161 @@
+// todo-web: reads configuration, applies migrations, serves HTTP until SIGTERM or SIGINT.
+
+#include "config/database_url.hpp"
+#include "config/web_config.hpp"
+#include "db/migrate.hpp"
+#include "db/pool.hpp"
+#include "http/server.hpp"
+#include "http/static_files.hpp"
+#include "obs/log.hpp"
+#include "todo/routes.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view logger = "todo.web";
+
+// Applies migrations, retrying with capped backoff while PostgreSQL is not
+// reachable yet, so the service can start before its database does.
+asio::awaitable<bool> migrate_with_retry(todo::db::pool& database, const std::atomic<bool>& stopping) {
+  std::chrono::milliseconds delay{200};
+  for (int attempt = 1; !stopping; ++attempt) {
+    try {
+      const int applied = co_await todo::db::apply_migrations(database, todo::db::embedded_migrations());
+      todo::obs::log_info(logger, {}, "database schema is up to date", {{"migrations_applied", applied}});
+      co_return true;
+    } catch (const todo::db::error& e) {
+      if (!e.is_transient()) {
+        todo::obs::log_error(logger, {}, "migration failed", {{"error", e.what()}, {"sqlstate", e.sqlstate()}});
+        co_return false;
+      }
+      todo::obs::log_warning(logger, {}, "database not reachable at start, retrying",
+                             {{"attempt", attempt}, {"retry_in_ms", delay.count()}, {"error", e.what()}});
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+    co_await timer.async_wait(asio::use_awaitable);
+    delay = std::min(delay * 2, std::chrono::milliseconds{5000});
+  }
+  co_return false;
+}
+
+}  // namespace
+
+int main() {
+  todo::config::web_config config;
+  try {
+    config = todo::config::load_web_config(todo::config::env::from_process());
+  } catch (const todo::config::config_error& e) {
+    // The logger is not running yet, so this one message goes to stderr.
+    std::cerr << "todo-web: invalid configuration: " << e.what() << '\n';
+    return 2;
+  }
+
+  todo::obs::start_logging(todo::obs::parse_log_level(config.log_level).value_or(todo::obs::log_level::info));
+  todo::obs::log_info(logger, {}, "starting todo-web",
+                      {{"version", TODO_VERSION},
+                       {"environment", config.app_env},
+                       {"port", config.port},
+                       {"threads", config.web_threads},
+                       {"db_pool_size", config.db_pool_size},
+                       {"database_url", todo::config::redact_database_url(config.database_url)}});
+
+  std::shared_ptr<const todo::http::static_files> static_files;
+  try {
+    static_files = std::make_shared<const todo::http::static_files>(config.static_dir);
+  } catch (const std::exception& e) {
+    todo::obs::log_error(logger, {}, "cannot load static files, check STATIC_DIR",
+                         {{"static_dir", config.static_dir}, {"error", e.what()}});
+    todo::obs::stop_logging();
+    return 1;
+  }
+
+  asio::io_context io(static_cast<int>(config.web_threads));
+  auto database = todo::db::pool::create(
+      io.get_executor(), todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout});
+
+  auto routes = std::make_shared<todo::http::router>();
+  todo::domain::register_routes(*routes, {database, static_files, TODO_VERSION});
+
+  todo::http::server_options server_options;
+  server_options.endpoint = {asio::ip::make_address(config.bind_address), config.port};
+  server_options.max_body_bytes = config.max_body_bytes;
+  server_options.trusted_proxies = config.trusted_proxies;
+  server_options.environment = config.app_env;
+  auto server = std::make_shared<todo::http::server>(io, server_options, routes);
+
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> serving{false};
+  std::atomic<int> exit_code{0};
+
+  auto finish = [&] {
+    database->close();
+    todo::obs::log_info(logger, {}, "todo-web stopped", {{"exit_code", exit_code.load()}});
+    io.stop();
+  };
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    stopping = true;
+    if (!serving) {
+      todo::obs::log_info(logger, {}, "shutdown requested before the server started", {{"signal", signal_number}});
+      asio::post(io, finish);
+      return;
+    }
+    todo::obs::log_info(logger, {}, "shutdown requested, draining requests",
+                        {{"signal", signal_number}, {"timeout_s", config.shutdown_timeout.count()}});
+    server->shutdown(config.shutdown_timeout, [&](std::size_t remaining) {
+      if (remaining > 0) {
+        todo::obs::log_warning(logger, {}, "shutdown timeout passed with connections still open",
+                               {{"open_connections", remaining}});
+      }
+      asio::post(io, finish);
+    });
+  });
+
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        if (!co_await migrate_with_retry(*database, stopping)) {
+          if (!stopping) exit_code = 1;
+          signals.cancel();
+          finish();
+          co_return;
+        }
+        if (stopping) co_return;
+        try {
+          serving = true;
+          server->start();
+        } catch (const boost::system::system_error& e) {
+          todo::obs::log_error(logger, {}, "cannot listen, check PORT and BIND_ADDRESS",
+                               {{"port", config.port}, {"bind_address", config.bind_address}, {"error", e.what()}});
+          exit_code = 1;
+          signals.cancel();
+          finish();
+        }
+      },
+      asio::detached);
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < config.web_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& thread : threads) thread.join();
+
+  todo::obs::stop_logging();
+  return exit_code.load();
+}

@@ -1,0 +1,103 @@
+# Shell functions shared by scripts/run.sh and scripts/test.sh. Source it; do not run it.
+
+TODO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+
+# Debian packages the build and the tests need.
+TODO_PACKAGES=(g++ cmake make pkg-config libboost1.81-dev libpq-dev libgtest-dev
+  postgresql-15 postgresql-client-15 curl ca-certificates)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs whichever of TODO_PACKAGES are missing.
+install_packages() {
+  local missing=()
+  local package
+  for package in "${TODO_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Configures and builds in Release into build/ (reused between runs).
+build_release() {
+  local jobs
+  jobs=$(nproc 2>/dev/null || echo 2)
+  say "building in $TODO_ROOT/build (Release, $jobs jobs)"
+  cmake -S "$TODO_ROOT" -B "$TODO_ROOT/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$TODO_ROOT/build" -j "$jobs"
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on, starting at $1.
+free_port() {
+  local port=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    port=$((port + 1))
+  done
+  echo "$port"
+}
+
+# Runs a PostgreSQL tool as the user that owns the cluster. PostgreSQL
+# refuses to run as root, so root uses the postgres system account.
+pg_as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# The pg_ctl command line, for tests that stop and start the server.
+pg_ctl_command() {
+  if [ "$(id -u)" -eq 0 ]; then echo "runuser -u postgres -- $PG_BIN/pg_ctl"; else echo "$PG_BIN/pg_ctl"; fi
+}
+
+# Starts a private PostgreSQL cluster in folder $1 on a free port from $2,
+# creating it on first use, and sets PG_PORT. It listens on 127.0.0.1 only,
+# with no Unix socket, and trusts local connections: it is for this machine.
+start_postgres() {
+  local folder=$1 first_port=$2
+  local data="$folder/data"
+  mkdir -p "$folder"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$folder"
+    runuser -u postgres -- test -w "$folder" ||
+      die "the postgres user cannot write $folder; move the checkout to a folder every user can enter"
+  fi
+
+  if [ ! -f "$data/PG_VERSION" ]; then
+    say "creating a PostgreSQL cluster in $data"
+    pg_as_owner "$PG_BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$folder/initdb.log" 2>&1 ||
+      { cat "$folder/initdb.log" >&2; die "initdb failed"; }
+  fi
+
+  PG_PORT=$(free_port "$first_port")
+  pg_as_owner tee "$data/postgresql.auto.conf" >/dev/null <<CONF
+port = $PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 200
+fsync = off
+CONF
+  say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  pg_as_owner "$PG_BIN/pg_ctl" -D "$data" -l "$folder/postgres.log" -w -t 60 start >/dev/null ||
+    { tail -n 20 "$folder/postgres.log" >&2; die "PostgreSQL did not start"; }
+}
+
+stop_postgres() {
+  local folder=$1
+  [ -f "$folder/data/postmaster.pid" ] || return 0
+  pg_as_owner "$PG_BIN/pg_ctl" -D "$folder/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# Creates database $1 unless it exists.
+create_database() {
+  local name=$1
+  if ! psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" postgres | grep -q 1; then
+    psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE \"$name\"" postgres
+  fi
+}
