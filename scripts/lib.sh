@@ -4,8 +4,8 @@ TODO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_BIN=/usr/lib/postgresql/15/bin
 
 # Debian packages the build and the tests need.
-TODO_PACKAGES=(g++ cmake make pkg-config libboost1.81-dev libpq-dev libgtest-dev
-  postgresql-15 postgresql-client-15 curl ca-certificates)
+TODO_PACKAGES=(g++ cmake make pkg-config libboost1.81-dev libpq-dev libgtest-dev libhiredis-dev
+  postgresql-15 postgresql-client-15 redis-server curl ca-certificates)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
