@@ -1,0 +1,50 @@
+#pragma once
+
+#include "db/pool.hpp"
+#include "http/static_files.hpp"
+#include "http/types.hpp"
+#include "todo/store.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+
+namespace todo::domain {
+
+/// The objects every route handler uses. One instance is shared by all
+/// routes and lives as long as the router that contains them.
+struct handler_services {
+  todo_store store;
+  std::shared_ptr<db::pool> database;
+  std::shared_ptr<const http::static_files> static_files;  // may be null, so /static/* returns 404
+};
+
+/// A route handler before db::error mapping (run_with_db_errors adds it).
+using route_function = boost::asio::awaitable<http::response> (*)(handler_services&, const http::request&,
+                                                                  http::request_context&);
+
+// Page, form and health routes (handlers.cpp). Each is named after its route.
+boost::asio::awaitable<http::response> show_index(handler_services&, const http::request&, http::request_context&);
+boost::asio::awaitable<http::response> add_task(handler_services&, const http::request&, http::request_context&);
+boost::asio::awaitable<http::response> delete_task(handler_services&, const http::request&, http::request_context&);
+boost::asio::awaitable<http::response> toggle_task(handler_services&, const http::request&, http::request_context&);
+boost::asio::awaitable<http::response> edit_task(handler_services&, const http::request&, http::request_context&);
+boost::asio::awaitable<http::response> reorder_tasks(handler_services&, const http::request&,
+                                                     http::request_context&);
+boost::asio::awaitable<http::response> check_health(handler_services&, const http::request&, http::request_context&);
+boost::asio::awaitable<http::response> check_readiness(handler_services&, const http::request&,
+                                                       http::request_context&);
+boost::asio::awaitable<http::response> serve_static(handler_services&, const http::request&, http::request_context&);
+
+// JSON API routes (api_handlers.cpp).
+boost::asio::awaitable<http::response> api_list_todos(handler_services&, const http::request&,
+                                                      http::request_context&);
+boost::asio::awaitable<http::response> api_create_todo(handler_services&, const http::request&,
+                                                       http::request_context&);
+boost::asio::awaitable<http::response> api_get_todo(handler_services&, const http::request&, http::request_context&);
+boost::asio::awaitable<http::response> api_update_todo(handler_services&, const http::request&,
+                                                       http::request_context&);
+boost::asio::awaitable<http::response> api_delete_todo(handler_services&, const http::request&,
+                                                       http::request_context&);
+
+}  // namespace todo::domain

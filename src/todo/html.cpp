@@ -1,0 +1,167 @@
+#include "todo/html.hpp"
+
+namespace todo::domain {
+
+namespace {
+
+// Every piece of user text goes through append_html_escaped, in element
+// content and in attribute values alike.
+
+void append_head(std::string& out, std::string_view title) {
+  out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
+  append_html_escaped(out, title);
+  out += "</title>\n<link rel=\"stylesheet\" href=\"/static/app.css?v=1\">\n";
+  out += "<script src=\"/static/app.js?v=1\" defer></script>\n</head>\n<body>\n";
+}
+
+void append_quoted(std::string& out, std::string_view text) {
+  out += "\xE2\x80\x9C";  // U+201C left double quotation mark
+  append_html_escaped(out, text);
+  out += "\xE2\x80\x9D";  // U+201D right double quotation mark
+}
+
+void append_toggle_form(std::string& out, const todo_item& item, const std::string& id) {
+  out += "<form class=\"toggle-form\" method=\"post\" action=\"/toggle/" + id + "\">";
+  out += "<button type=\"submit\" class=\"toggle\" aria-pressed=\"";
+  out += item.done ? "true" : "false";
+  out += "\" aria-label=\"";
+  out += "Mark ";
+  append_quoted(out, item.text);
+  out += item.done ? " not done" : " done";
+  out += "\"><span class=\"check\" aria-hidden=\"true\"></span></button></form>\n";
+}
+
+void append_edit_control(std::string& out, const todo_item& item, const std::string& id) {
+  out += "<details class=\"edit\"><summary>Edit<span class=\"visually-hidden\"> ";
+  append_quoted(out, item.text);
+  out += "</span></summary>\n";
+  out += "<form class=\"edit-form\" method=\"post\" action=\"/edit/" + id + "\">";
+  out += "<label class=\"visually-hidden\" for=\"edit-" + id + "\">New text for ";
+  append_quoted(out, item.text);
+  out += "</label><input id=\"edit-" + id + "\" name=\"text\" type=\"text\" required value=\"";
+  append_html_escaped(out, item.text);
+  out += "\"><button type=\"submit\">Save</button></form>\n</details>\n";
+}
+
+void append_move_controls(std::string& out, const todo_item& item) {
+  // Reordering needs the script, which removes `hidden` from these controls.
+  out += "<span class=\"drag-handle\" draggable=\"true\" hidden title=\"Drag to reorder\" aria-hidden=\"true\">"
+         "</span>\n";
+  out += "<span class=\"move\" hidden><button type=\"button\" class=\"move-up\" aria-label=\"Move ";
+  append_quoted(out, item.text);
+  out += " up\">\xE2\x86\x91</button><button type=\"button\" class=\"move-down\" aria-label=\"Move ";
+  append_quoted(out, item.text);
+  out += " down\">\xE2\x86\x93</button></span>\n";
+}
+
+void append_delete_form(std::string& out, const todo_item& item, const std::string& id) {
+  out += "<form class=\"delete-form\" method=\"post\" action=\"/delete/" + id + "\">";
+  out += "<button type=\"submit\" class=\"delete\" aria-label=\"Delete ";
+  append_quoted(out, item.text);
+  out += "\">Delete</button></form>\n";
+}
+
+void append_item(std::string& out, const todo_item& item) {
+  const std::string id = std::to_string(item.id);
+
+  out += "<li class=\"todo";
+  out += item.done ? " done" : "";
+  out += "\" data-id=\"" + id + "\">\n";
+  append_move_controls(out, item);
+  append_toggle_form(out, item, id);
+  out += "<span class=\"text\">";
+  append_html_escaped(out, item.text);
+  out += "</span>\n";
+  append_edit_control(out, item, id);
+  append_delete_form(out, item, id);
+  out += "</li>\n";
+}
+
+// Returns the reason phrase of the statuses that handlers send as HTML pages.
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+// Buffer size estimates: a page without items is about 1.1 KB, and each item
+// adds about 1.1 KB of markup plus eight copies of its escaped text.
+constexpr std::size_t page_markup_bytes = 2048;
+constexpr std::size_t item_markup_bytes = 1200;
+constexpr std::size_t text_copies_per_item = 8;
+
+}  // namespace
+
+void append_html_escaped(std::string& out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c; break;
+    }
+  }
+}
+
+std::string render_index_page(const std::vector<todo_item>& todos, std::string_view notice) {
+  std::string out;
+  std::size_t text_bytes = 0;
+  for (const auto& item : todos) text_bytes += item.text.size();
+  out.reserve(page_markup_bytes + todos.size() * item_markup_bytes + text_bytes * text_copies_per_item);
+
+  append_head(out, "Todo");
+  out += "<header class=\"site-header\"><h1>Todo</h1></header>\n<main>\n";
+
+  out += "<form class=\"add-form\" method=\"post\" action=\"/add\">\n";
+  out += "<label for=\"new-task\">New task</label>\n";
+  out += "<div class=\"add-row\"><input id=\"new-task\" name=\"task\" type=\"text\" required autocomplete=\"off\">";
+  out += "<button type=\"submit\">Add</button></div>\n</form>\n";
+
+  out += "<p id=\"status\" class=\"status";
+  out += notice.empty() ? "" : " error";
+  out += "\" role=\"status\" aria-live=\"polite\">";
+  append_html_escaped(out, notice);
+  out += "</p>\n";
+
+  out += "<section class=\"tasks\" aria-labelledby=\"tasks-heading\">\n";
+  out += "<h2 id=\"tasks-heading\">Tasks</h2>\n";
+  out += "<p id=\"empty-state\" class=\"empty\"";
+  out += todos.empty() ? "" : " hidden";
+  out += ">Nothing to do yet. Add a task above.</p>\n";
+  out += "<ul id=\"todo-list\" class=\"todo-list\">\n";
+  for (const auto& item : todos) append_item(out, item);
+  out += "</ul>\n</section>\n";
+
+  // TODO: enable the export button once the POST /export route exists.
+  out += "<form class=\"export-form\" method=\"post\" action=\"/export\">";
+  out += "<button type=\"submit\" disabled>Export as CSV</button>";
+  out += "<span class=\"hint\">Export is not available yet.</span></form>\n";
+
+  out += "</main>\n</body>\n</html>\n";
+  return out;
+}
+
+std::string render_error_page(int status, std::string_view message) {
+  const std::string title = std::to_string(status) + " " + std::string(reason_phrase(status));
+
+  std::string out;
+  out.reserve(1024 + message.size() * 6);
+  append_head(out, title);
+  out += "<header class=\"site-header\"><h1>";
+  append_html_escaped(out, title);
+  out += "</h1></header>\n<main>\n<p class=\"error\" role=\"alert\">";
+  append_html_escaped(out, message);
+  out += "</p>\n<p><a href=\"/\">Back to the list</a></p>\n</main>\n</body>\n</html>\n";
+  return out;
+}
+
+}  // namespace todo::domain

@@ -1,0 +1,215 @@
+#include "todo/html.hpp"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace todo::domain {
+namespace {
+
+todo_item make_item(std::int64_t id, std::string text, bool done = false) {
+  todo_item item;
+  item.id = id;
+  item.text = std::move(text);
+  item.done = done;
+  item.position = id;
+  item.created_at = "2024-01-02T03:04:05.678Z";
+  return item;
+}
+
+// Every markup tag of the page, from '<' to '>', with the text of quoted
+// attribute values removed. Escaped user text contains neither '<' nor '"',
+// so what is left are the page's own tag and attribute names.
+std::vector<std::string> tags_of(const std::string& page) {
+  std::vector<std::string> tags;
+  std::size_t start = page.find('<');
+  while (start != std::string::npos) {
+    const std::size_t end = page.find('>', start);
+    if (end == std::string::npos) break;
+    tags.push_back(std::regex_replace(page.substr(start, end - start + 1), std::regex("\"[^\"]*\""), "\"\""));
+    start = page.find('<', end);
+  }
+  return tags;
+}
+
+std::size_t count_of(const std::string& haystack, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++count;
+  return count;
+}
+
+std::string escaped(std::string_view text) {
+  std::string out;
+  append_html_escaped(out, text);
+  return out;
+}
+
+// ---- append_html_escaped ------------------------------------------------------
+
+TEST(AppendHtmlEscaped, EscapesTheFiveSpecialCharacters) {
+  EXPECT_EQ(escaped("<"), "&lt;");
+  EXPECT_EQ(escaped(">"), "&gt;");
+  EXPECT_EQ(escaped("&"), "&amp;");
+  EXPECT_EQ(escaped("\""), "&quot;");
+  EXPECT_EQ(escaped("'"), "&#39;");
+  EXPECT_EQ(escaped("a <b> & \"c\" 'd'"), "a &lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;");
+}
+
+TEST(AppendHtmlEscaped, LeavesOtherTextUnchanged) {
+  const std::string text = "plain caf\xC3\xA9 \xF0\x9F\x98\x80 / = ` \\";
+  EXPECT_EQ(escaped(text), text);
+  EXPECT_EQ(escaped(""), "");
+}
+
+TEST(AppendHtmlEscaped, EscapesAmpersandOfExistingEntities) {
+  EXPECT_EQ(escaped("&lt;"), "&amp;lt;");
+}
+
+TEST(AppendHtmlEscaped, AppendsToExistingContent) {
+  std::string out = "x=";
+  append_html_escaped(out, "<");
+  EXPECT_EQ(out, "x=&lt;");
+}
+
+// ---- render_index_page ------------------------------------------------------------
+
+TEST(RenderIndexPage, HasDocumentHead) {
+  const auto page = render_index_page({});
+  EXPECT_EQ(page.rfind("<!doctype html>", 0), 0u);
+  EXPECT_NE(page.find("<html lang=\"en\">"), std::string::npos);
+  EXPECT_NE(page.find("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"), std::string::npos);
+  EXPECT_NE(page.find("<link rel=\"stylesheet\" href=\"/static/app.css?v=1\">"), std::string::npos);
+  EXPECT_NE(page.find("<script src=\"/static/app.js?v=1\" defer></script>"), std::string::npos);
+  EXPECT_NE(page.find("<header"), std::string::npos);
+  EXPECT_NE(page.find("<main>"), std::string::npos);
+}
+
+TEST(RenderIndexPage, HasAddFormWithLabel) {
+  const auto page = render_index_page({});
+  EXPECT_NE(page.find("<form class=\"add-form\" method=\"post\" action=\"/add\">"), std::string::npos);
+  EXPECT_NE(page.find("<label for=\"new-task\">"), std::string::npos);
+  EXPECT_NE(page.find("id=\"new-task\" name=\"task\""), std::string::npos);
+}
+
+TEST(RenderIndexPage, EmptyListShowsEmptyState) {
+  const auto page = render_index_page({});
+  EXPECT_NE(page.find("<p id=\"empty-state\" class=\"empty\">"), std::string::npos);
+  EXPECT_EQ(page.find("<li "), std::string::npos);
+}
+
+TEST(RenderIndexPage, NonEmptyListHidesEmptyState) {
+  const auto page = render_index_page({make_item(1, "a")});
+  EXPECT_NE(page.find("<p id=\"empty-state\" class=\"empty\" hidden>"), std::string::npos);
+}
+
+TEST(RenderIndexPage, HasLiveRegionAndExportForm) {
+  const auto page = render_index_page({});
+  EXPECT_NE(page.find("id=\"status\""), std::string::npos);
+  EXPECT_NE(page.find("aria-live=\"polite\""), std::string::npos);
+  EXPECT_NE(page.find("<form class=\"export-form\" method=\"post\" action=\"/export\">"), std::string::npos);
+}
+
+TEST(RenderIndexPage, ListsItemsInGivenOrder) {
+  const auto page = render_index_page({make_item(30, "third-text"), make_item(7, "first-text"),
+                                       make_item(12, "second-text")});
+  const auto first = page.find("<li class=\"todo\" data-id=\"30\">");
+  const auto second = page.find("<li class=\"todo\" data-id=\"7\">");
+  const auto third = page.find("<li class=\"todo\" data-id=\"12\">");
+  ASSERT_NE(first, std::string::npos);
+  ASSERT_NE(second, std::string::npos);
+  ASSERT_NE(third, std::string::npos);
+  EXPECT_LT(first, second);
+  EXPECT_LT(second, third);
+  EXPECT_LT(page.find("third-text"), page.find("first-text"));
+  EXPECT_EQ(count_of(page, "<li "), 3u);
+}
+
+TEST(RenderIndexPage, ItemHasAllControls) {
+  const auto page = render_index_page({make_item(42, "walk", true)});
+  EXPECT_NE(page.find("<li class=\"todo done\" data-id=\"42\">"), std::string::npos);
+  EXPECT_NE(page.find("<form class=\"toggle-form\" method=\"post\" action=\"/toggle/42\">"), std::string::npos);
+  EXPECT_NE(page.find("aria-pressed=\"true\""), std::string::npos);
+  EXPECT_NE(page.find("aria-label=\"Mark \xE2\x80\x9Cwalk\xE2\x80\x9D not done\""), std::string::npos);
+  EXPECT_NE(page.find("<details class=\"edit\">"), std::string::npos);
+  EXPECT_NE(page.find("<form class=\"edit-form\" method=\"post\" action=\"/edit/42\">"), std::string::npos);
+  EXPECT_NE(page.find("name=\"text\" type=\"text\" required value=\"walk\""), std::string::npos);
+  EXPECT_NE(page.find("<label class=\"visually-hidden\" for=\"edit-42\">"), std::string::npos);
+  EXPECT_NE(page.find("<form class=\"delete-form\" method=\"post\" action=\"/delete/42\">"), std::string::npos);
+  EXPECT_NE(page.find("aria-label=\"Delete \xE2\x80\x9Cwalk\xE2\x80\x9D\""), std::string::npos);
+  EXPECT_NE(page.find("class=\"move-up\""), std::string::npos);
+  EXPECT_NE(page.find("class=\"move-down\""), std::string::npos);
+  EXPECT_NE(page.find("class=\"drag-handle\" draggable=\"true\""), std::string::npos);
+}
+
+TEST(RenderIndexPage, OpenItemOffersMarkDone) {
+  const auto page = render_index_page({make_item(1, "open")});
+  EXPECT_NE(page.find("aria-pressed=\"false\""), std::string::npos);
+  EXPECT_NE(page.find("aria-label=\"Mark \xE2\x80\x9Copen\xE2\x80\x9D done\""), std::string::npos);
+}
+
+TEST(RenderIndexPage, EscapesHostileText) {
+  const std::string hostile = "<script>alert(1)</script>";
+  const std::string attribute_breaker = "\" onmouseover=\"alert(2)\" x='";
+  const auto page = render_index_page({make_item(1, hostile), make_item(2, attribute_breaker)}, "<img src=x onerror=alert(3)>");
+
+  EXPECT_EQ(page.find("<script>"), std::string::npos);
+  EXPECT_EQ(page.find("alert(1)</script>"), std::string::npos);
+  EXPECT_NE(page.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_EQ(page.find("onmouseover=\"alert(2)\""), std::string::npos);
+  EXPECT_NE(page.find("&quot; onmouseover=&quot;alert(2)&quot; x=&#39;"), std::string::npos);
+  EXPECT_EQ(page.find("<img"), std::string::npos);
+  EXPECT_NE(page.find("&lt;img src=x onerror=alert(3)&gt;"), std::string::npos);
+  // The text is shown, used as the edit value, and named in the toggle, edit
+  // summary, edit label, move-up, move-down and delete controls.
+  EXPECT_EQ(count_of(page, "&lt;script&gt;alert(1)&lt;/script&gt;"), 8u);
+}
+
+TEST(RenderIndexPage, HasNoInlineScriptStyleOrHandlers) {
+  const auto page = render_index_page({make_item(1, "<script>x</script>"), make_item(2, "a\" style=\"color:red", true)},
+                                      "notice");
+  const std::regex handler_or_style(R"(\s(on[a-z]+|style)\s*=)", std::regex::icase);
+  for (const auto& tag : tags_of(page)) {
+    EXPECT_FALSE(std::regex_search(tag, handler_or_style)) << tag;
+    EXPECT_EQ(tag.rfind("<style", 0), std::string::npos) << tag;
+    if (tag.rfind("<script", 0) == 0) {
+      EXPECT_NE(tag.find(" src="), std::string::npos) << tag;
+    }
+    EXPECT_EQ(tag.find("javascript:"), std::string::npos) << tag;
+  }
+  EXPECT_EQ(count_of(page, "<script"), 1u);
+}
+
+TEST(RenderIndexPage, NoticeIsShownAsError) {
+  const auto page = render_index_page({}, "text is too long");
+  EXPECT_NE(page.find("class=\"status error\""), std::string::npos);
+  EXPECT_NE(page.find(">text is too long</p>"), std::string::npos);
+}
+
+TEST(RenderIndexPage, TagsAreBalanced) {
+  const auto page = render_index_page({make_item(1, "a"), make_item(2, "b", true)});
+  for (std::string name : {"li", "ul", "form", "details", "summary", "button", "label", "main", "section", "header"}) {
+    EXPECT_EQ(count_of(page, "<" + name + ">") + count_of(page, "<" + name + " "), count_of(page, "</" + name + ">"))
+        << name;
+  }
+}
+
+// ---- render_error_page -----------------------------------------------------------------
+
+TEST(RenderErrorPage, ShowsStatusAndEscapedMessage) {
+  const auto page = render_error_page(400, "text <b>too</b> long");
+  EXPECT_EQ(page.rfind("<!doctype html>", 0), 0u);
+  EXPECT_NE(page.find("<title>400 Bad Request</title>"), std::string::npos);
+  EXPECT_NE(page.find("text &lt;b&gt;too&lt;/b&gt; long"), std::string::npos);
+  EXPECT_EQ(page.find("<b>"), std::string::npos);
+  EXPECT_NE(page.find("<a href=\"/\">"), std::string::npos);
+}
+
+TEST(RenderErrorPage, UnknownStatusHasGenericTitle) {
+  EXPECT_NE(render_error_page(418, "x").find("<title>418 Error</title>"), std::string::npos);
+  EXPECT_NE(render_error_page(404, "x").find("<title>404 Not Found</title>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace todo::domain
