@@ -34,9 +34,13 @@ struct server_options {
 class server {
  public:
   server(boost::asio::io_context& io, server_options options, std::shared_ptr<const router> routes);
+
+  /// Without an earlier shutdown(), starts one with no timeout, which closes
+  /// the listener and every connection at once.
   ~server();
 
-  /// Binds and starts accepting. Throws boost::system::system_error when the port is taken.
+  /// Binds and starts accepting. Throws boost::system::system_error when the
+  /// port is taken, and std::logic_error after shutdown() was called.
   void start();
 
   /// The bound port (useful when PORT is 0 in tests).
@@ -45,7 +49,11 @@ class server {
   /// Stops accepting, closes idle keep-alive connections, lets requests in
   /// flight finish, and calls `done` when the last connection is gone or
   /// `timeout` has passed, whichever is first. `done` receives the number of
-  /// connections still open (0 on a clean drain).
+  /// connections still open (0 on a clean drain); those are then closed
+  /// without waiting for their requests. Responses sent during the drain carry
+  /// Connection: close. `done` runs on an io_context thread. A later call
+  /// keeps the first timeout and gets its `done` called at the same moment,
+  /// or at once when the server has already stopped.
   void shutdown(std::chrono::milliseconds timeout, std::function<void(std::size_t)> done);
 
  private:

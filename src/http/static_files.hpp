@@ -11,15 +11,19 @@
 namespace todo::http {
 
 /// Serves the files of one folder from memory, loaded once at start. Each
-/// file gets a content type from its extension, a strong ETag and
-/// Cache-Control; a matching If-None-Match gives 304.
+/// file gets a content type from its extension, a strong ETag (a hash of the
+/// content), Cache-Control "public, max-age=3600" and nosniff. A matching
+/// If-None-Match gives 304, and HEAD gets the headers of GET with no body.
 class static_files {
  public:
-  /// Loads regular files below `root` (no symlinks followed out of it).
+  /// Loads regular files below `root`, skipping symlinks. Throws
+  /// std::runtime_error when `root` is not a folder or a file cannot be read.
   explicit static_files(const std::filesystem::path& root);
 
-  /// `relative` is the path after "/static/". Returns 404 for unknown files
-  /// and any path with "..", a backslash or a NUL.
+  /// `relative` is the decoded path after "/static/". Returns a JSON 404 for
+  /// unknown files and for paths that are absolute or empty. The same goes
+  /// for a path with a "." or ".." segment, an empty segment, a backslash, a
+  /// NUL or a '%', which after the router's decoding means double encoding.
   response serve(const request& req, std::string_view relative) const;
 
   std::size_t size() const noexcept { return files_.size(); }

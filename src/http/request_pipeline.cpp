@@ -1,0 +1,114 @@
+#include "http/request_pipeline.hpp"
+
+#include "http/cross_site.hpp"
+#include "http/responses.hpp"
+
+#include <boost/url/parse.hpp>
+
+#include <exception>
+
+namespace todo::http {
+
+namespace {
+
+constexpr std::string_view logger = "todo.http";
+
+bool may_have_body(beast_http::status status) {
+  const auto code = static_cast<unsigned>(status);
+  return code >= 200 && code != 204 && code != 304;
+}
+
+}  // namespace
+
+std::optional<std::string> request_target_path(std::string_view target) {
+  if (!target.empty() && target.front() == '/') {
+    const auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed) return std::nullopt;
+    return std::string(parsed->encoded_path());
+  }
+
+  // Absolute form is only for proxies, but HTTP/1.1 servers must accept it.
+  // Other schemes, and the authority form of CONNECT, have no path here.
+  const auto parsed = boost::urls::parse_absolute_uri(target);
+  if (!parsed) return std::nullopt;
+  if (parsed->scheme_id() != boost::urls::scheme::http && parsed->scheme_id() != boost::urls::scheme::https) {
+    return std::nullopt;
+  }
+  const auto path = parsed->encoded_path();
+  if (path.empty()) return std::string("/");
+  return std::string(path);
+}
+
+boost::asio::awaitable<response> dispatch_request(const router& routes, const request& req,
+                                                  request_context& context) {
+  if (req.method() == beast_http::verb::unknown) {
+    context.route_name = "not_implemented";
+    co_return json_error(req, context, beast_http::status::not_implemented, "method not implemented");
+  }
+
+  const auto path = request_target_path(req.target());
+  if (!path) {
+    context.route_name = "bad_request";
+    co_return json_error(req, context, beast_http::status::bad_request, "invalid request target");
+  }
+
+  auto match = routes.match(req.method(), *path);
+  context.route_name = match.name;
+  context.route_template = match.route_template;
+  context.path_params = std::move(match.params);
+
+  if (match.outcome == route_match::status::not_found) {
+    co_return json_error(req, context, beast_http::status::not_found, "not found");
+  }
+  if (match.outcome == route_match::status::method_not_allowed) {
+    auto res = json_error(req, context, beast_http::status::method_not_allowed, "method not allowed");
+    res.set(beast_http::field::allow, match.allow);
+    co_return res;
+  }
+
+  if (auto rejection = cross_site_rejection(req)) {
+    obs::log_info(logger, context.log(), "cross-site request rejected",
+                  {{"route", context.route_name}, {"reason", *rejection}, {"client_ip", context.client_ip}});
+    co_return json_error(req, context, beast_http::status::forbidden, *rejection);
+  }
+
+  // A catch block cannot contain co_await, so the failure is recorded here
+  // and the 500 is built after the try statement.
+  std::optional<response> res;
+  std::string failure;
+  try {
+    res = co_await (*match.target)(req, context);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  } catch (...) {
+    failure = "unknown exception";
+  }
+  if (res) co_return std::move(*res);
+
+  obs::log_error(logger, context.log(), "request handler failed",
+                 {{"route", context.route_name}, {"http.method", std::string_view(req.method_string())}, {"error", failure}});
+  co_return json_error(req, context, beast_http::status::internal_server_error, "internal server error");
+}
+
+void finalize_response(response& res, const request& req, const request_context& context, bool keep_alive) {
+  res.version(req.version());
+  res.set("X-Request-ID", context.request_id);
+  res.set("X-Content-Type-Options", "nosniff");
+  res.keep_alive(keep_alive);
+
+  // An empty body with a Content-Length is a HEAD or 304 response prepared
+  // by the handler, such as static_files, and keeps its length.
+  if (!may_have_body(res.result())) {
+    res.body().clear();
+  } else if (!res.body().empty() || !res.has_content_length()) {
+    res.prepare_payload();
+  }
+
+  if (req.method() == beast_http::verb::head && !res.body().empty()) {
+    const auto length = res.body().size();
+    res.body().clear();
+    res.content_length(length);
+  }
+}
+
+}  // namespace todo::http
