@@ -20,6 +20,6 @@ CREATE INDEX export_jobs_finished_at_idx ON export_jobs (finished_at);
 CREATE TABLE export_chunks (
     job_id  uuid    NOT NULL REFERENCES export_jobs (id) ON DELETE CASCADE,
     seq     integer NOT NULL,
-    data    bytea   NOT NULL,
+    data    text    NOT NULL,
     PRIMARY KEY (job_id, seq)
 );

@@ -25,11 +25,15 @@ using params = std::vector<std::optional<std::string>>;
 /// guarantees this).
 class connection {
  public:
-  /// Connects with PQconnectStart/PQconnectPoll. Throws db::error
+  /// Connects with PQconnectStartParams/PQconnectPoll. Throws db::error
   /// (unavailable or timeout) when connecting fails or exceeds `timeout`.
+  /// A non-zero `statement_timeout` is sent as the server's statement_timeout
+  /// setting, so the server also abandons statements the client gave up on;
+  /// application_name defaults to "todo" unless `conninfo` sets it.
   static boost::asio::awaitable<std::unique_ptr<connection>> connect(
       boost::asio::any_io_executor executor, const std::string& conninfo,
-      std::chrono::milliseconds timeout);
+      std::chrono::milliseconds timeout,
+      std::chrono::milliseconds statement_timeout = std::chrono::milliseconds::zero());
 
   ~connection();
   connection(const connection&) = delete;
@@ -52,6 +56,19 @@ class connection {
 
   /// True when no transaction is open (PQTRANS_IDLE).
   bool idle_in_transaction_block() const noexcept;
+
+  /// True inside a transaction that an error has aborted (PQTRANS_INERROR):
+  /// a COMMIT would only roll it back.
+  bool in_failed_transaction() const noexcept;
+
+  /// For a connection that sat idle: reads, without blocking, whatever the
+  /// server sent meanwhile (such as the notice of a server shutdown) and
+  /// returns healthy(). Used by the pool before handing out an idle connection.
+  bool refresh_status() noexcept;
+
+  /// Closes the connection now; healthy() is false afterwards, so the pool
+  /// discards it instead of reusing it.
+  void close() noexcept;
 
  private:
   connection(boost::asio::any_io_executor executor, PGconn* handle);

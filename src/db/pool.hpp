@@ -1,6 +1,7 @@
 #pragma once
 
 #include "db/connection.hpp"
+#include "db/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -27,18 +28,26 @@ class pooled_connection {
 
   connection& operator*() const noexcept { return *connection_; }
   connection* operator->() const noexcept { return connection_.get(); }
+  explicit operator bool() const noexcept { return connection_ != nullptr; }
+
+  /// True when the connection came from the idle list, so it may have died
+  /// while it sat there; false for one opened for this borrower.
+  bool reused() const noexcept { return reused_; }
 
  private:
+  friend class pool;
   void release() noexcept;
 
   std::shared_ptr<pool> owner_;
   std::unique_ptr<connection> connection_;
+  bool reused_ = false;
 };
 
 struct pool_options {
   std::string conninfo;                     // libpq URI, may hold a password: never log it
   std::size_t size = 10;                    // maximum open connections
-  std::chrono::milliseconds timeout{5000};  // per connect, per query and per wait for a connection
+  std::chrono::milliseconds timeout{5000};  // per connect, per query and per wait for a connection;
+                                            // also the server-side statement_timeout of each connection
 };
 
 /// Counters for /readyz and, later, metrics.
@@ -63,6 +72,9 @@ class pool : public std::enable_shared_from_this<pool> {
   boost::asio::awaitable<pooled_connection> acquire();
 
   /// Runs `sql` on a pooled connection: a shortcut for single statements.
+  /// When the connection had sat idle and turns out dead (errc::unavailable),
+  /// the idle connections are dropped and the statement is tried once more
+  /// on a fresh connection; a connection opened for this call is not retried.
   boost::asio::awaitable<result> query(std::string_view sql, const params& parameters = {});
 
   /// Checks that PostgreSQL answers "SELECT 1" within the timeout.
@@ -70,6 +82,10 @@ class pool : public std::enable_shared_from_this<pool> {
 
   pool_stats stats() const;
   std::chrono::milliseconds timeout() const noexcept;
+
+  /// Closes every idle connection. Used after a reused connection turned out
+  /// dead on first use: the others sat idle as long and are suspect too.
+  void discard_idle() noexcept;
 
   /// Closes idle connections and fails current and later acquire() calls with
   /// errc::shutting_down. Connections in use are closed when returned.
@@ -81,6 +97,7 @@ class pool : public std::enable_shared_from_this<pool> {
   friend class pooled_connection;
   pool(boost::asio::any_io_executor executor, pool_options options);
   void give_back(std::unique_ptr<connection> conn) noexcept;
+  void connect_failed(const error& failure) noexcept;
 
   struct state;
   std::unique_ptr<state> state_;
