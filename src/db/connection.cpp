@@ -303,6 +303,8 @@ asio::awaitable<std::unique_ptr<connection>> connection::connect(asio::any_io_ex
   keywords.push_back(nullptr);
   values.push_back(nullptr);
 
+  // NOTE: libpq resolves a host name with a blocking getaddrinfo() inside
+  // PQconnectStartParams; an IP address in DATABASE_URL avoids that stall.
   PGconn* raw = PQconnectStartParams(keywords.data(), values.data(), 1);
   if (raw == nullptr) throw error(errc::unavailable, "out of memory while connecting to the database");
   std::unique_ptr<connection> conn(new connection(executor, raw));
