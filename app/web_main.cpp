@@ -7,6 +7,9 @@
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 #include "obs/log.hpp"
+#include "queue/client.hpp"
+#include "queue/job_stream.hpp"
+#include "queue/redis_url.hpp"
 #include "todo/routes.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -57,8 +60,14 @@ asio::awaitable<bool> migrate_with_retry(todo::db::pool& database, const std::at
 
 int main() {
   todo::config::web_config config;
+  todo::queue::redis_url broker;
   try {
     config = todo::config::load_web_config(todo::config::env::from_process());
+    try {
+      broker = todo::queue::parse_redis_url(config.broker.url);
+    } catch (const std::invalid_argument& e) {
+      throw todo::config::config_error(config.broker.variable, e.what());
+    }
   } catch (const todo::config::config_error& e) {
     // The logger is not running yet, so this one message goes to stderr.
     std::cerr << "todo-web: invalid configuration: " << e.what() << '\n';
@@ -72,6 +81,7 @@ int main() {
                        {"port", config.port},
                        {"threads", config.web_threads},
                        {"db_pool_size", config.db_pool_size},
+                       {"broker", broker.endpoint()},
                        {"database_url", todo::config::redact_database_url(config.database_url)}});
 
   std::shared_ptr<const todo::http::static_files> static_files;
@@ -88,8 +98,13 @@ int main() {
   auto database = todo::db::pool::create(
       io.get_executor(), todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout});
 
+  // Redis is only needed by the export routes; connections open on first use.
+  auto redis = todo::queue::client::create(io.get_executor(),
+                                           todo::queue::client_options{broker, 4, config.redis_timeout});
+  auto jobs = std::make_shared<todo::queue::job_stream>(redis);
+
   auto routes = std::make_shared<todo::http::router>();
-  todo::domain::register_routes(*routes, {database, static_files, TODO_VERSION});
+  todo::domain::register_routes(*routes, {database, static_files, redis, jobs});
 
   todo::http::server_options server_options;
   server_options.endpoint = {asio::ip::make_address(config.bind_address), config.port};
@@ -104,6 +119,7 @@ int main() {
 
   auto finish = [&] {
     database->close();
+    redis->close();
     todo::obs::log_info(logger, {}, "todo-web stopped", {{"exit_code", exit_code.load()}});
     io.stop();
   };

@@ -34,6 +34,17 @@ unsigned default_thread_count() {
 
 }  // namespace
 
+broker_setting load_broker_setting(const env& environment) {
+  broker_setting broker;
+  if (auto celery = environment.get("CELERY_BROKER_URL")) {
+    broker.url = *celery;
+    broker.variable = "CELERY_BROKER_URL";
+  } else if (auto redis = environment.get("REDIS_URL")) {
+    broker.url = *redis;
+  }
+  return broker;
+}
+
 web_config load_web_config(const env& environment) {
   web_config config;
   config.app_env = environment.get_string("APP_ENV", "production");
@@ -50,6 +61,9 @@ web_config load_web_config(const env& environment) {
   config.static_dir = environment.get_string("STATIC_DIR", "static");
   config.max_body_bytes = static_cast<std::size_t>(
       environment.get_int("MAX_BODY_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024));
+
+  config.broker = load_broker_setting(environment);
+  config.redis_timeout = std::chrono::milliseconds(environment.get_int("REDIS_TIMEOUT_MS", 2000, 50, 60000));
 
   try {
     config.trusted_proxies =

@@ -11,6 +11,16 @@
 
 namespace todo::config {
 
+/// The Redis URL and the variable it came from, so a parse error can name it.
+struct broker_setting {
+  std::string url = "redis://localhost:6379/0";
+  std::string variable = "REDIS_URL";
+};
+
+/// Reads CELERY_BROKER_URL (kept for existing .env files), else REDIS_URL,
+/// else the default redis://localhost:6379/0. The URL is parsed by the queue layer.
+broker_setting load_broker_setting(const env& environment);
+
 /// Settings of the todo-web process, read from the environment.
 struct web_config {
   std::string app_env = "production";          // APP_ENV
@@ -25,6 +35,8 @@ struct web_config {
   std::chrono::seconds shutdown_timeout{8};    // SHUTDOWN_TIMEOUT_S, below Docker's 10 s
   std::string static_dir = "static";           // STATIC_DIR
   std::size_t max_body_bytes = 64 * 1024;      // MAX_BODY_BYTES
+  broker_setting broker;                       // CELERY_BROKER_URL or REDIS_URL
+  std::chrono::milliseconds redis_timeout{2000};  // REDIS_TIMEOUT_MS, per command and per connect
 };
 
 /// Reads and validates every variable. Throws config_error naming the first

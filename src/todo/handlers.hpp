@@ -3,6 +3,9 @@
 #include "db/pool.hpp"
 #include "http/static_files.hpp"
 #include "http/types.hpp"
+#include "queue/client.hpp"
+#include "queue/job_stream.hpp"
+#include "todo/export_store.hpp"
 #include "todo/store.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -17,6 +20,9 @@ struct handler_services {
   todo_store store;
   std::shared_ptr<db::pool> database;
   std::shared_ptr<const http::static_files> static_files;  // may be null, so /static/* returns 404
+  export_store exports;
+  std::shared_ptr<queue::client> redis;     // may be null: export routes then answer 503
+  std::shared_ptr<queue::job_stream> jobs;  // may be null, as redis
 };
 
 /// A route handler before db::error mapping (run_with_db_errors adds it).
@@ -35,6 +41,14 @@ boost::asio::awaitable<http::response> check_health(handler_services&, const htt
 boost::asio::awaitable<http::response> check_readiness(handler_services&, const http::request&,
                                                        http::request_context&);
 boost::asio::awaitable<http::response> serve_static(handler_services&, const http::request&, http::request_context&);
+
+// Export job routes (export_handlers.cpp).
+boost::asio::awaitable<http::response> export_todos(handler_services&, const http::request&, http::request_context&);
+boost::asio::awaitable<http::response> get_task_status(handler_services&, const http::request&,
+                                                       http::request_context&);
+boost::asio::awaitable<http::response> download_csv(handler_services&, const http::request&, http::request_context&);
+boost::asio::awaitable<http::response> check_background(handler_services&, const http::request&,
+                                                        http::request_context&);
 
 // JSON API routes (api_handlers.cpp).
 boost::asio::awaitable<http::response> api_list_todos(handler_services&, const http::request&,

@@ -9,7 +9,8 @@ void register_routes(http::router& routes, const route_dependencies& dependencie
   using boost::beast::http::verb;
 
   auto services = std::make_shared<handler_services>(
-      handler_services{todo_store(dependencies.database), dependencies.database, dependencies.static_files});
+      handler_services{todo_store(dependencies.database), dependencies.database, dependencies.static_files,
+                       export_store(dependencies.database), dependencies.redis, dependencies.jobs});
 
   // Each route's std::function keeps a copy of `services`, so the store
   // outlives every request the router dispatches.
@@ -29,6 +30,11 @@ void register_routes(http::router& routes, const route_dependencies& dependencie
   add(verb::post, "/reorder", "reorder_tasks", reorder_tasks);
   add(verb::get, "/healthz", "health_check", check_health);
   add(verb::get, "/readyz", "readiness_check", check_readiness);
+
+  add(verb::post, "/export", "export_todos", export_todos);
+  add(verb::get, "/tasks/{id}", "get_task_status", get_task_status);
+  add(verb::get, "/download/{id}", "download_csv", download_csv);
+  add(verb::get, "/healthz/background", "healthz_background", check_background);
 
   add(verb::get, "/api/todos", "api_list_todos", api_list_todos);
   add(verb::post, "/api/todos", "api_create_todo", api_create_todo);

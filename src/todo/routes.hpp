@@ -3,6 +3,8 @@
 #include "db/pool.hpp"
 #include "http/router.hpp"
 #include "http/static_files.hpp"
+#include "queue/client.hpp"
+#include "queue/job_stream.hpp"
 
 #include <memory>
 #include <string>
@@ -12,7 +14,8 @@ namespace todo::domain {
 struct route_dependencies {
   std::shared_ptr<db::pool> database;
   std::shared_ptr<const http::static_files> static_files;
-  std::string version;
+  std::shared_ptr<queue::client> redis;     // null disables the export routes (503)
+  std::shared_ptr<queue::job_stream> jobs;
 };
 
 /// Registers every route of the web service with its name (the names are the
