@@ -101,3 +101,28 @@ create_database() {
     psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE \"$name\"" postgres
   fi
 }
+
+# Starts a private Redis in folder $1 on a free port from $2 and sets
+# REDIS_PORT, REDIS_START and REDIS_STOP (the commands tests use to stop and
+# start it again). It listens on 127.0.0.1 only, with the append-only file
+# on, so queued jobs survive a restart as they do in production.
+start_redis() {
+  local folder=$1 first_port=$2
+  mkdir -p "$folder"
+  REDIS_PORT=$(free_port "$first_port")
+  REDIS_START="redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly yes --daemonize yes --dir $folder --pidfile $folder/redis.pid --logfile $folder/redis.log"
+  REDIS_STOP="redis-cli -p $REDIS_PORT shutdown nosave"
+  say "starting Redis on 127.0.0.1:$REDIS_PORT"
+  eval "$REDIS_START" || die "Redis did not start; see $folder/redis.log"
+  local attempt
+  for attempt in $(seq 1 50); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "Redis did not answer on port $REDIS_PORT; see $folder/redis.log"
+}
+
+stop_redis() {
+  [ -n "${REDIS_PORT:-}" ] || return 0
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds once in Release, starts one private
-# PostgreSQL for the whole run and runs every test with CTest.
+# PostgreSQL and one Redis for the whole run and runs every test with CTest.
 # Test output (logs, screenshots) goes to test-output/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -15,6 +15,7 @@ mkdir -p "$OUTPUT"
 PG_FOLDER=$(mktemp -d /tmp/todo-test-pg.XXXXXX)
 chmod 755 "$PG_FOLDER"
 cleanup() {
+  stop_redis
   stop_postgres "$PG_FOLDER"
   rm -rf "$PG_FOLDER"
 }
@@ -22,6 +23,7 @@ trap cleanup EXIT
 start_postgres "$PG_FOLDER" 55432
 create_database todo_db_test
 create_database todo_app_test
+start_redis "$PG_FOLDER/redis" 56379
 
 export TODO_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/todo_db_test"
 export TODO_TEST_APP_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/todo_app_test"
@@ -29,6 +31,9 @@ export TODO_TEST_PG_CTL
 TODO_TEST_PG_CTL=$(pg_ctl_command)
 export TODO_TEST_PGDATA="$PG_FOLDER/data"
 export TODO_TEST_OUTPUT="$OUTPUT"
+export TODO_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export TODO_TEST_REDIS_START="$REDIS_START"
+export TODO_TEST_REDIS_STOP="$REDIS_STOP"
 
 say "running tests"
 ctest --test-dir "$TODO_ROOT/build" --output-on-failure --timeout 900

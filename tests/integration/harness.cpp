@@ -117,11 +117,13 @@ http_result http_request(unsigned short port, const std::string& method, const s
   return result;
 }
 
-web_process::web_process(environment extra_env) {
+web_process::web_process(environment extra_env, process_kind kind) {
   port_ = free_port();
+  const bool is_web = kind == process_kind::web;
   std::map<std::string, std::string> environment{
       {"DATABASE_URL", required_env("TODO_TEST_APP_DATABASE_URL")},
-      {"PORT", std::to_string(port_)},
+      {"REDIS_URL", required_env("TODO_TEST_REDIS_URL")},
+      {is_web ? "PORT" : "METRICS_PORT", std::to_string(port_)},
       {"BIND_ADDRESS", "127.0.0.1"},
       {"STATIC_DIR", std::string(TODO_SOURCE_DIR) + "/static"},
       {"LOG_LEVEL", "DEBUG"},
@@ -142,8 +144,12 @@ web_process::web_process(environment extra_env) {
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
     for (const auto& [name, value] : environment) ::setenv(name.c_str(), value.c_str(), 1);
-    ::execl(TODO_WEB_BINARY, "todo-web", nullptr);
-    std::perror("exec todo-web");
+    if (is_web) {
+      ::execl(TODO_WEB_BINARY, "todo-web", nullptr);
+    } else {
+      ::execl(TODO_WORKER_BINARY, "todo-worker", nullptr);
+    }
+    std::perror("exec");
     ::_exit(127);
   }
   ::close(pipe_fds[1]);
@@ -174,7 +180,7 @@ web_process::~web_process() {
 void web_process::read_output(int fd) {
   std::ofstream copy;
   if (const char* output = std::getenv("TODO_TEST_OUTPUT")) {
-    copy.open(std::string(output) + "/todo-web-" + std::to_string(port_) + ".log");
+    copy.open(std::string(output) + "/process-" + std::to_string(port_) + ".log");
   }
   std::string pending;
   char buffer[8192];
@@ -313,6 +319,22 @@ void sql_session::exec(const std::string& sql) { column(sql); }
 web_process& shared_web() {
   static web_process instance;
   return instance;
+}
+
+std::unique_ptr<web_process> start_worker(web_process::environment extra_env) {
+  web_process::environment environment{
+      {"JOB_VISIBILITY_TIMEOUT_S", "3"},
+      {"JOB_RETRY_BASE_MS", "100"},
+      {"WORKER_CONCURRENCY", "2"},
+      {"DB_TIMEOUT_MS", "10000"},
+  };
+  for (auto& [name, value] : extra_env) environment[name] = value;
+  return std::make_unique<web_process>(environment, process_kind::worker);
+}
+
+void run_env_command(const char* variable) {
+  const std::string command = required_env(variable) + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
 }
 
 void reset_todos() {

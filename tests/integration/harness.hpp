@@ -32,14 +32,18 @@ struct http_result {
   boost::json::value json() const;
 };
 
-/// One todo-web process with its own port and captured stdout.
+/// Which binary a web_process runs.
+enum class process_kind { web, worker };
+
+/// One todo-web or todo-worker process with its own port and captured stdout.
 class web_process {
  public:
-  /// Starts todo-web with the test database and `extra_env` on a free port,
-  /// then waits until /healthz answers.
   using environment = std::map<std::string, std::string>;
 
-  explicit web_process(environment extra_env = {});
+  /// Starts the binary with the test database, the test Redis and
+  /// `extra_env` on a free port (PORT for the web, METRICS_PORT for the
+  /// worker), then waits until the port accepts connections.
+  explicit web_process(environment extra_env = {}, process_kind kind = process_kind::web);
   ~web_process();
 
   unsigned short port() const noexcept { return port_; }
@@ -102,6 +106,13 @@ class sql_session {
 
 /// The shared todo-web started once for the whole test executable.
 web_process& shared_web();
+
+/// A todo-worker with test settings: short visibility timeout and retry delays.
+std::unique_ptr<web_process> start_worker(web_process::environment extra_env = {});
+
+/// Runs a shell command from an environment variable (such as
+/// TODO_TEST_REDIS_STOP) and fails the test when it fails.
+void run_env_command(const char* variable);
 
 /// Empties the todos table of the test database.
 void reset_todos();

@@ -48,7 +48,7 @@ inline std::optional<std::string> env_value(const char* name) {
 inline std::string missing_redis_message() {
   return "TODO_TEST_REDIS_URL is not set. Start a Redis on loopback, for example\n"
          "  redis-server --port 56401 --bind 127.0.0.1 --save '' --appendonly no --daemonize yes\n"
-         "and run the tests with TODO_TEST_REDIS_URL=redis://127.0.0.1:56401/0 (scripts/test.sh sets it).";
+         "and run the tests with TODO_TEST_REDIS_URL=redis://127.0.0.1:56401/0.";
 }
 
 /// An io_context run by `threads` threads until destruction.
