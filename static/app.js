@@ -376,3 +376,94 @@
     element.hidden = false;
   });
 })();
+
+// Export with script: start the job with fetch, poll its state, and show a
+// download link in the #export-status live region when it is ready.
+(function () {
+  const form = document.querySelector(".export-form");
+  const status = document.getElementById("export-status");
+  if (!form || !status) return;
+
+  const pollIntervalMs = 500;
+  const stateText = { PENDING: "Export queued\u2026", STARTED: "Export running\u2026", RETRY: "Export failed once, retrying\u2026" };
+
+  function showText(message, isError) {
+    status.textContent = message;
+    status.classList.toggle("error", Boolean(isError));
+  }
+
+  function showDownload(taskId, rows) {
+    status.textContent = "Export ready: ";
+    status.classList.remove("error");
+    const link = document.createElement("a");
+    link.href = "/download/" + encodeURIComponent(taskId);
+    link.setAttribute("download", "");
+    link.textContent = "Download CSV (" + rows + (rows === 1 ? " task)" : " tasks)");
+    status.appendChild(link);
+  }
+
+  async function readError(response) {
+    if (response.status === 503) return "Export is unavailable right now, try again shortly.";
+    try {
+      const body = await response.json();
+      if (body && typeof body.error === "string") return "Export failed: " + body.error;
+    } catch (ignored) {
+      // Not JSON: use the status code.
+    }
+    return "Export failed (HTTP " + response.status + ").";
+  }
+
+  function wait(milliseconds) {
+    return new Promise(function (resolve) {
+      setTimeout(resolve, milliseconds);
+    });
+  }
+
+  async function poll(taskId) {
+    for (;;) {
+      const response = await fetch("/tasks/" + encodeURIComponent(taskId), { headers: { Accept: "application/json" } });
+      if (!response.ok) {
+        showText(await readError(response), true);
+        return;
+      }
+      const task = await response.json();
+      if (task.state === "SUCCESS") {
+        showDownload(taskId, task.info);
+        return;
+      }
+      if (task.state === "FAILURE") {
+        showText("Export failed: " + (task.info || "unknown error"), true);
+        return;
+      }
+      showText(stateText[task.state] || "Export " + task.state, false);
+      await wait(pollIntervalMs);
+    }
+  }
+
+  form.addEventListener("submit", async function (event) {
+    event.preventDefault();
+    const button = form.querySelector("button");
+    const choice = form.querySelector("select").value;
+    const body = choice === "" ? {} : { filters: { done: choice === "true" } };
+    button.disabled = true;
+    showText("Starting export\u2026", false);
+    try {
+      const response = await fetch("/export", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 202) {
+        showText(await readError(response), true);
+        return;
+      }
+      const started = await response.json();
+      await poll(started.task_id);
+    } catch (ignored) {
+      showText("The server could not be reached. Check your connection and try again.", true);
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();

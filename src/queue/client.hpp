@@ -37,6 +37,9 @@ class pooled_connection {
   std::unique_ptr<connection> connection_;
 };
 
+/// NOTE: `timeout` bounds each step, not the whole call, so in the worst case
+/// one command() waits for a connection, then connects, then runs the command,
+/// and takes about three times `timeout`.
 struct client_options {
   redis_url url;
   std::size_t size = 4;                     // maximum open connections, including blocked readers

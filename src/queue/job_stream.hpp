@@ -69,7 +69,8 @@ struct worker_heartbeat {
 /// Redis server's clock, so workers with skewed clocks agree on due times.
 ///
 /// All keys must live on one Redis node (no Redis Cluster), because the
-/// transactions and scripts touch several keys.
+/// transactions and scripts touch several keys. A job_stream keeps no state
+/// besides the client, so coroutines on several threads may share one.
 class job_stream {
  public:
   job_stream(std::shared_ptr<client> redis, job_stream_names names = {});

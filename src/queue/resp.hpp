@@ -27,7 +27,7 @@ std::string encode_command(const command_args& args);
 /// replies to the commands this layer sends nest at most 4 levels. After a
 /// protocol error the reader, and the connection it serves, must be discarded.
 ///
-/// NOTE: hiredis 0.14 limits neither bulk string lengths nor array sizes, so
+/// hiredis 0.14 limits neither bulk string lengths nor array sizes, so
 /// a hostile server could make the reader allocate without bound. The Redis
 /// this layer talks to is trusted configuration, like the database.
 class reply_reader {

@@ -8,6 +8,7 @@
 #include "todo/validation.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/url/parse.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,16 @@ namespace beast_http = http::beast_http;
 using beast_http::status;
 
 namespace {
+
+// Returns the decoded value of query parameter `name` in `target`, if present.
+std::optional<std::string> query_parameter(std::string_view target, std::string_view name) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  auto params = url->params();
+  auto it = params.find(name);
+  if (it == params.end()) return std::nullopt;
+  return std::string((*it).value);
+}
 
 // Maximum unknown ids listed in a reorder error. The rest are only counted.
 constexpr std::size_t max_listed_unknown_ids = 20;
@@ -116,7 +127,12 @@ asio::awaitable<http::response> show_index(handler_services& services, const htt
                                            http::request_context&) {
   const auto todos = co_await services.store.list();
 
-  auto res = http::html_response(req, status::ok, render_index_page(todos));
+  // ?export=<id> comes from the no-script export form's redirect.
+  std::optional<export_job> job;
+  const auto export_id = query_parameter(req.target(), "export");
+  if (export_id && is_uuid(*export_id)) job = co_await services.exports.find(*export_id);
+
+  auto res = http::html_response(req, status::ok, render_index_page(todos, {}, job ? &*job : nullptr));
   res.set(beast_http::field::cache_control, "no-store");
   co_return res;
 }

@@ -112,7 +112,45 @@ void append_html_escaped(std::string& out, std::string_view text) {
   }
 }
 
-std::string render_index_page(const std::vector<todo_item>& todos, std::string_view notice) {
+namespace {
+
+// The export form and its live status line. Without script the form posts
+// and the page comes back with ?export=<id>, which renders the job's state.
+void append_export_section(std::string& out, const export_job* job) {
+  out += "<section class=\"export\" aria-labelledby=\"export-heading\">\n";
+  out += "<h2 id=\"export-heading\">Export</h2>\n";
+  out += "<form class=\"export-form\" method=\"post\" action=\"/export\">";
+  out += "<label for=\"export-done\">Tasks</label>";
+  out += "<select id=\"export-done\" name=\"done\"><option value=\"\">All</option>"
+         "<option value=\"false\">Open</option><option value=\"true\">Done</option></select>";
+  out += "<button type=\"submit\">Export as CSV</button></form>\n";
+
+  out += "<p id=\"export-status\" class=\"export-status\" role=\"status\" aria-live=\"polite\">";
+  if (job != nullptr) {
+    if (job->state == job_state::success) {
+      out += "Export ready: <a href=\"/download/";
+      append_html_escaped(out, job->id);
+      out += "\" download>Download CSV (";
+      out += std::to_string(job->row_count.value_or(0));
+      out += job->row_count.value_or(0) == 1 ? " task)</a>" : " tasks)</a>";
+    } else if (job->state == job_state::failure) {
+      out += "Export failed: ";
+      append_html_escaped(out, job->error.value_or("unknown error"));
+    } else {
+      out += "Export ";
+      out += job->state == job_state::pending ? "queued" : "running";
+      out += ". <a href=\"/?export=";
+      append_html_escaped(out, job->id);
+      out += "\">Refresh</a>";
+    }
+  }
+  out += "</p>\n</section>\n";
+}
+
+}  // namespace
+
+std::string render_index_page(const std::vector<todo_item>& todos, std::string_view notice,
+                              const export_job* export_status) {
   std::string out;
   std::size_t text_bytes = 0;
   for (const auto& item : todos) text_bytes += item.text.size();
@@ -141,10 +179,7 @@ std::string render_index_page(const std::vector<todo_item>& todos, std::string_v
   for (const auto& item : todos) append_item(out, item);
   out += "</ul>\n</section>\n";
 
-  // TODO: enable the export button once the POST /export route exists.
-  out += "<form class=\"export-form\" method=\"post\" action=\"/export\">";
-  out += "<button type=\"submit\" disabled>Export as CSV</button>";
-  out += "<span class=\"hint\">Export is not available yet.</span></form>\n";
+  append_export_section(out, export_status);
 
   out += "</main>\n</body>\n</html>\n";
   return out;

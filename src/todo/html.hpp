@@ -1,5 +1,6 @@
 #pragma once
 
+#include "todo/export_job.hpp"
 #include "todo/todo_item.hpp"
 
 #include <string>
@@ -13,7 +14,10 @@ void append_html_escaped(std::string& out, std::string_view text);
 
 /// The todo page: add form, list with toggle, edit and delete controls, and
 /// the export control. `notice` is an optional error shown above the list.
-std::string render_index_page(const std::vector<todo_item>& todos, std::string_view notice = {});
+/// `export_status`, when given, is the job the no-script export form started:
+/// its state, and a download link once it has succeeded.
+std::string render_index_page(const std::vector<todo_item>& todos, std::string_view notice = {},
+                              const export_job* export_status = nullptr);
 
 /// A small page for a form error, with a link back to the list.
 std::string render_error_page(int status, std::string_view message);

@@ -187,6 +187,25 @@ TEST_F(ExportTest, FiltersSelectDoneState) {
   EXPECT_EQ(open_rows[2][1], "open two");
 }
 
+TEST_F(ExportTest, FormExportShowsLinkOnPage) {
+  sql_session session(required_env("TODO_TEST_APP_DATABASE_URL"));
+  session.exec("INSERT INTO todos (text, done, position) VALUES ('page export', true, 1), ('not me', false, 2)");
+
+  auto response = web.post_form("/export", "done=true", {{"Accept", "text/html"}});
+  ASSERT_EQ(response.status, 303) << response.body;
+  const auto location = response.header("Location");
+  ASSERT_EQ(location.rfind("/?export=", 0), 0u) << location;
+  const auto id = location.substr(std::string("/?export=").size());
+  EXPECT_EQ(wait_until_ready(web, id).at("info").as_int64(), 1);
+
+  auto page = web.get(location);
+  ASSERT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("href=\"/download/" + id + "\""), std::string::npos);
+  EXPECT_NE(page.body.find("Download CSV (1 task)"), std::string::npos);
+  EXPECT_EQ(web.post_form("/export", "done=maybe").status, 400);
+  EXPECT_EQ(web.get("/?export=not-a-uuid").status, 200);
+}
+
 TEST_F(ExportTest, InvalidRequestsAreRejected) {
   EXPECT_EQ(web.post_json("/export", R"({"filters": {"done": "yes"}})").status, 400);
   EXPECT_EQ(web.post_json("/export", R"({"filters": {"owner": 1}})").status, 400);
