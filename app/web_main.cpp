@@ -13,6 +13,7 @@
 #include "todo/routes.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -144,8 +145,9 @@ int main() {
     });
   });
 
+  // On a strand, as every coroutine that calls the database or Redis.
   asio::co_spawn(
-      io,
+      asio::make_strand(io),
       [&]() -> asio::awaitable<void> {
         if (!co_await migrate_with_retry(*database, stopping)) {
           if (!stopping) exit_code = 1;

@@ -15,6 +15,7 @@
 #include "worker/job_runner.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -165,8 +166,9 @@ int main() {
     asio::co_spawn(io, drain, asio::detached);
   });
 
+  // On a strand, as every coroutine that calls the database or Redis.
   asio::co_spawn(
-      io,
+      asio::make_strand(io),
       [&]() -> asio::awaitable<void> {
         const bool ready =
             co_await retry_until_ready("migrations", stopping, [&]() -> asio::awaitable<void> {

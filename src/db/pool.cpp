@@ -4,6 +4,7 @@
 #include "obs/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
@@ -405,7 +406,9 @@ void pool::connect_failed(const error& failure) noexcept {
     return true;
   };
   try {
-    asio::co_spawn(s.executor,
+    // On a strand, because Boost 1.81's parallel group (used for every
+    // deadline) is not safe on an io_context run by several threads otherwise.
+    asio::co_spawn(asio::make_strand(s.executor),
                    reconnect_loop(weak, s.stop_reconnect, s.executor, s.options.conninfo, s.options.timeout,
                                   std::move(restored)),
                    asio::detached);

@@ -6,6 +6,7 @@
 #include "obs/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -192,7 +193,8 @@ struct client::state {
     dropped.clear();
     if (callback) callback(false);
 
-    asio::co_spawn(executor, reconnect(std::move(owner)), asio::detached);
+    // On a strand for the reason given at run_with_deadline().
+    asio::co_spawn(asio::make_strand(executor), reconnect(std::move(owner)), asio::detached);
   }
 
   void mark_available(std::unique_ptr<connection> conn, int attempts) {

@@ -5,6 +5,7 @@
 #include "queue/error.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -86,12 +87,16 @@ job_runner::job_runner(std::shared_ptr<db::pool> database, std::shared_ptr<queue
     : database_(database), jobs_(std::move(jobs)), exports_(std::move(database)), options_(std::move(options)) {}
 
 void job_runner::start(asio::any_io_executor executor) {
+  // Each loop runs on a strand of its own: the database and Redis deadlines
+  // use Boost 1.81's parallel group, which is not safe on an io_context run
+  // by several threads unless its coroutine is on a strand.
   auto self = shared_from_this();
   for (unsigned i = 0; i < options_.concurrency; ++i) {
     std::string consumer = options_.worker_id + "-" + std::to_string(i + 1);
-    asio::co_spawn(executor, [self, consumer]() { return self->consume(consumer); }, asio::detached);
+    asio::co_spawn(asio::make_strand(executor), [self, consumer]() { return self->consume(consumer); },
+                   asio::detached);
   }
-  asio::co_spawn(executor, [self]() { return self->maintain(); }, asio::detached);
+  asio::co_spawn(asio::make_strand(executor), [self]() { return self->maintain(); }, asio::detached);
   obs::log_info(logger, {}, "job runner started",
                 {{"worker_id", options_.worker_id},
                  {"concurrency", options_.concurrency},
