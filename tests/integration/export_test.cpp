@@ -94,6 +94,18 @@ std::size_t count_job_logs(const web_process& process, const std::string& messag
   return count;
 }
 
+// Counts like count_job_logs, after waiting up to 10 s for at least
+// `expected` lines: the worker logs an outcome just after committing it, so
+// the line can trail the state that clients poll.
+std::size_t wait_for_job_logs(const web_process& process, const std::string& message, const std::string& id,
+                              std::size_t expected) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (count_job_logs(process, message, id) < expected && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);  // the writer thread flushes asynchronously
+  }
+  return count_job_logs(process, message, id);
+}
+
 void insert_many_todos(int count) {
   sql_session session(required_env("TODO_TEST_APP_DATABASE_URL"));
   session.exec("INSERT INTO todos (text, position) SELECT 'bulk item ' || n, n FROM generate_series(1, " +
@@ -165,7 +177,7 @@ TEST_F(ExportTest, CsvRowsEqualTable) {
     EXPECT_EQ(record[3], std::to_string(i + 1));
     EXPECT_EQ(record[4].back(), 'Z');
   }
-  EXPECT_EQ(count_job_logs(*worker_, "job succeeded", id), 1u);
+  EXPECT_EQ(wait_for_job_logs(*worker_, "job succeeded", id, 1), 1u);
 }
 
 TEST_F(ExportTest, FiltersSelectDoneState) {
@@ -271,7 +283,7 @@ TEST_F(WorkerFaultTest, KilledWorkerJobFinishesOnce) {
   EXPECT_EQ(status.at("state").as_string(), "SUCCESS");
   EXPECT_EQ(status.at("info").as_int64(), 200000);
   EXPECT_EQ(scalar("SELECT attempts FROM export_jobs WHERE id = '" + id + "'"), "2");
-  EXPECT_EQ(count_job_logs(*rescuer, "job succeeded", id), 1u);
+  EXPECT_EQ(wait_for_job_logs(*rescuer, "job succeeded", id, 1), 1u);
   EXPECT_EQ(count_job_logs(*doomed, "job succeeded", id), 0u);
 
   auto download = web.get("/download/" + id);
@@ -290,6 +302,9 @@ TEST_F(WorkerFaultTest, TwoWorkersRunEachJobOnce) {
   for (int i = 0; i < 12; ++i) ids.push_back(start_export(web));
   for (const auto& id : ids) EXPECT_EQ(wait_until_ready(web, id).at("state").as_string(), "SUCCESS");
 
+  // Stopping both workers flushes every log line they wrote.
+  EXPECT_EQ(first->stop(SIGTERM), 0);
+  EXPECT_EQ(second->stop(SIGTERM), 0);
   std::size_t by_first = 0;
   for (const auto& id : ids) {
     const auto successes = count_job_logs(*first, "job succeeded", id) + count_job_logs(*second, "job succeeded", id);
@@ -300,8 +315,6 @@ TEST_F(WorkerFaultTest, TwoWorkersRunEachJobOnce) {
   EXPECT_EQ(scalar("SELECT count(DISTINCT job_id) FROM export_chunks WHERE job_id IN (SELECT id FROM export_jobs "
                    "WHERE state = 'SUCCESS')") != "0",
             true);
-  EXPECT_EQ(first->stop(SIGTERM), 0);
-  EXPECT_EQ(second->stop(SIGTERM), 0);
   std::cout << "first worker ran " << by_first << " of " << ids.size() << " jobs\n";
 }
 
@@ -321,8 +334,8 @@ TEST_F(WorkerFaultTest, FailingJobRetriesThenDeadLetters) {
   EXPECT_NE(std::string(status.at("info").as_string()).find("test_reject_chunks"), std::string::npos)
       << json::serialize(status);
   EXPECT_EQ(scalar("SELECT attempts FROM export_jobs WHERE id = '" + id + "'"), "3");
+  EXPECT_EQ(wait_for_job_logs(*worker, "job failed permanently, moved to the dead-letter stream", id, 1), 1u);
   EXPECT_EQ(count_job_logs(*worker, "job failed, retrying", id), 2u);
-  EXPECT_EQ(count_job_logs(*worker, "job failed permanently, moved to the dead-letter stream", id), 1u);
   EXPECT_NE(redis_cli("XRANGE todo:jobs:dead - +").find(id), std::string::npos);
   EXPECT_EQ(web.get("/download/" + id).status, 409);
   EXPECT_EQ(worker->stop(SIGTERM), 0);
