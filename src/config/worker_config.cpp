@@ -62,6 +62,7 @@ worker_config load_worker_config(const env& environment) {
   config.max_attempts = static_cast<unsigned>(environment.get_int("JOB_MAX_ATTEMPTS", 3, 1, 100));
   config.retry_base_delay = std::chrono::milliseconds(environment.get_int("JOB_RETRY_BASE_MS", 1000, 0, 3600000));
   config.export_retention = std::chrono::hours(environment.get_int("EXPORT_RETENTION_H", 24, 1, 24 * 365));
+  config.republish_after = std::chrono::seconds(environment.get_int("JOB_REPUBLISH_AFTER_S", 300, 1, 86400));
   config.export_batch_rows = static_cast<unsigned>(environment.get_int("EXPORT_BATCH_ROWS", 5000, 1, 1000000));
   return config;
 }

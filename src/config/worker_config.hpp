@@ -26,6 +26,7 @@ struct worker_config {
   unsigned max_attempts = 3;                       // JOB_MAX_ATTEMPTS, runs before a job is FAILURE
   std::chrono::milliseconds retry_base_delay{1000};  // JOB_RETRY_BASE_MS, doubled per attempt
   std::chrono::hours export_retention{24};         // EXPORT_RETENTION_H, finished exports are deleted after
+  std::chrono::seconds republish_after{300};       // JOB_REPUBLISH_AFTER_S, PENDING jobs published again after
   unsigned export_batch_rows = 5000;               // EXPORT_BATCH_ROWS, rows fetched per round trip
   std::chrono::seconds shutdown_timeout{8};        // SHUTDOWN_TIMEOUT_S, to finish the running job
 };

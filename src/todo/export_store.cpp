@@ -60,6 +60,13 @@ const std::string delete_expired_sql =
 
 const std::string close_cursor_sql = "CLOSE export_rows";
 
+const std::string take_unpublished_sql =
+    "UPDATE export_jobs SET published_at = now() WHERE id IN ("
+    "SELECT id FROM export_jobs WHERE state = 'PENDING' AND published_at < now() - make_interval(secs => $1::int) "
+    "ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+    "RETURNING id::text, state, filters::text, attempts, row_count, error, "
+    "COALESCE(request_id, ''), COALESCE(traceparent, '')";
+
 // The export's rows in the page's order, read through a cursor so memory
 // stays flat however many todos there are. The filter is part of the text
 // because DECLARE takes no parameters.
@@ -72,16 +79,16 @@ std::string declare_cursor_sql(const export_filters& filters) {
   return sql;
 }
 
-export_job read_job(const db::result& rows) {
+export_job read_job(const db::result& rows, int row = 0) {
   export_job job;
-  job.id = std::string(rows.text(0, 0));
-  job.state = std::string(rows.text(0, 1));
-  job.filters = export_filters::from_json(rows.text(0, 2));
-  job.attempts = static_cast<int>(rows.integer(0, 3));
-  if (!rows.is_null(0, 4)) job.row_count = rows.integer(0, 4);
-  if (!rows.is_null(0, 5)) job.error = std::string(rows.text(0, 5));
-  job.request_id = std::string(rows.text(0, 6));
-  job.traceparent = std::string(rows.text(0, 7));
+  job.id = std::string(rows.text(row, 0));
+  job.state = std::string(rows.text(row, 1));
+  job.filters = export_filters::from_json(rows.text(row, 2));
+  job.attempts = static_cast<int>(rows.integer(row, 3));
+  if (!rows.is_null(row, 4)) job.row_count = rows.integer(row, 4);
+  if (!rows.is_null(row, 5)) job.error = std::string(rows.text(row, 5));
+  job.request_id = std::string(rows.text(row, 6));
+  job.traceparent = std::string(rows.text(row, 7));
   return job;
 }
 
@@ -253,6 +260,14 @@ asio::awaitable<std::string> export_store::read_csv(const std::string& id) {
   csv.reserve(total);
   for (int row = 0; row < rows.rows(); ++row) csv.append(rows.text(row, 0));
   co_return csv;
+}
+
+asio::awaitable<std::vector<export_job>> export_store::take_unpublished(std::chrono::seconds age, int limit) {
+  const db::params parameters{std::to_string(age.count()), std::to_string(limit)};
+  auto rows = co_await database_->query(take_unpublished_sql, parameters);
+  std::vector<export_job> jobs;
+  for (int row = 0; row < rows.rows(); ++row) jobs.push_back(read_job(rows, row));
+  co_return jobs;
 }
 
 asio::awaitable<std::int64_t> export_store::delete_expired(std::chrono::hours retention) {

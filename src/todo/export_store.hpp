@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace todo::domain {
 
@@ -77,6 +78,11 @@ class export_store {
   /// the whole export (about 50 MiB for a million todos); streaming the
   /// chunks to the socket would keep it flat.
   boost::asio::awaitable<std::string> read_csv(const std::string& id);
+
+  /// Returns up to `limit` PENDING jobs whose message was last published
+  /// more than `age` ago and stamps them as published now, in one UPDATE, so
+  /// two workers never pick the same job. The caller publishes them again.
+  boost::asio::awaitable<std::vector<export_job>> take_unpublished(std::chrono::seconds age, int limit);
 
   /// Deletes jobs (and their chunks) that finished more than `retention` ago.
   /// Returns how many were deleted.

@@ -28,6 +28,8 @@ constexpr std::string_view logger = "todo.worker";
 constexpr auto heartbeat_ttl = 15s;
 constexpr auto heartbeat_interval = 5s;
 constexpr auto retention_interval = 10min;
+constexpr auto republish_interval = 10s;
+constexpr int republish_batch = 100;
 // How long one XREADGROUP waits for a job, which also bounds how long a
 // consumer takes to notice stop().
 constexpr auto read_block = 2s;
@@ -78,6 +80,7 @@ job_runner_options job_runner_options::from(const config::worker_config& config)
   options.max_attempts = config.max_attempts;
   options.retry_base_delay = config.retry_base_delay;
   options.export_retention = config.export_retention;
+  options.republish_after = config.republish_after;
   options.export_batch_rows = config.export_batch_rows;
   return options;
 }
@@ -274,12 +277,26 @@ asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int
   }
 }
 
+// NOTE: a job that waits in a backlog longer than republish_after is
+// published twice. The second delivery finds it finished and is only
+// acknowledged, but a long backlog grows by such duplicates.
+asio::awaitable<void> job_runner::republish_lost_jobs() {
+  const auto lost = co_await exports_.take_unpublished(options_.republish_after, republish_batch);
+  for (const auto& job : lost) {
+    queue::job_message message{job.id, std::string(domain::export_job_type), 1, job.traceparent, job.request_id};
+    co_await jobs_->publish(message);
+    obs::log_warning(logger, {job.request_id, {}, {}}, "published a PENDING job again because its message was lost",
+                     {{"job_id", job.id}, {"pending_for_s_at_least", options_.republish_after.count()}});
+  }
+}
+
 asio::awaitable<void> job_runner::maintain() {
   running_guard loop(active_loops_);
   throttled_warning queue_warning;
   throttled_warning database_warning;
   auto next_heartbeat = steady_clock::now();
   auto next_cleanup = steady_clock::now();
+  auto next_republish = steady_clock::now();
 
   while (!stopping_) {
     std::string queue_failure;
@@ -294,6 +311,17 @@ asio::awaitable<void> job_runner::maintain() {
       queue_failure = e.what();
     }
     if (!queue_failure.empty()) queue_warning.log("queue maintenance failed, retrying", queue_failure);
+
+    if (steady_clock::now() >= next_republish) {
+      std::string republish_failure;
+      try {
+        co_await republish_lost_jobs();
+      } catch (const std::exception& e) {
+        republish_failure = e.what();
+      }
+      if (!republish_failure.empty()) database_warning.log("publishing lost jobs again failed", republish_failure);
+      next_republish = steady_clock::now() + republish_interval;
+    }
 
     if (steady_clock::now() >= next_cleanup) {
       std::string database_failure;

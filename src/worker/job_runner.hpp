@@ -23,6 +23,7 @@ struct job_runner_options {
   unsigned max_attempts = 3;
   std::chrono::milliseconds retry_base_delay{1000};
   std::chrono::hours export_retention{24};
+  std::chrono::seconds republish_after{300};
   unsigned export_batch_rows = 5000;
 
   static job_runner_options from(const config::worker_config& config);
@@ -40,7 +41,9 @@ struct job_runner_options {
 /// then the job is FAILURE and its message goes to the dead-letter stream.
 ///
 /// A maintenance loop sends heartbeats, moves due retries back to the
-/// stream and deletes expired exports.
+/// stream, publishes again PENDING jobs whose message was lost (the web
+/// process died between its commit and its publish, or Redis lost data), and
+/// deletes expired exports.
 class job_runner : public std::enable_shared_from_this<job_runner> {
  public:
   job_runner(std::shared_ptr<db::pool> database, std::shared_ptr<queue::job_stream> jobs, job_runner_options options);
@@ -61,6 +64,7 @@ class job_runner : public std::enable_shared_from_this<job_runner> {
  private:
   boost::asio::awaitable<void> consume(std::string consumer);
   boost::asio::awaitable<void> maintain();
+  boost::asio::awaitable<void> republish_lost_jobs();
   boost::asio::awaitable<void> process(const queue::delivery& job);
   boost::asio::awaitable<void> handle_failure(const queue::delivery& job, int attempts, const std::string& error);
   boost::asio::awaitable<void> pause(std::chrono::milliseconds delay);

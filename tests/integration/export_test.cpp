@@ -341,6 +341,21 @@ TEST_F(WorkerFaultTest, FailingJobRetriesThenDeadLetters) {
   EXPECT_EQ(worker->stop(SIGTERM), 0);
 }
 
+TEST_F(WorkerFaultTest, LostMessageIsPublishedAgain) {
+  sql_session session(required_env("TODO_TEST_APP_DATABASE_URL"));
+  session.exec("INSERT INTO todos (text, position) VALUES ('orphan', 1)");
+  // A job row committed by a web process that died before it published the message.
+  const std::string id = "6d7c1f3e-2a4b-4c5d-8e9f-0a1b2c3d4e5f";
+  session.exec("INSERT INTO export_jobs (id, published_at) VALUES ('" + id + "', now() - interval '1 hour')");
+
+  auto worker = start_worker({{"JOB_REPUBLISH_AFTER_S", "1"}});
+  auto status = wait_until_ready(web, id);
+  EXPECT_EQ(status.at("state").as_string(), "SUCCESS");
+  EXPECT_EQ(status.at("info").as_int64(), 1);
+  EXPECT_EQ(wait_for_job_logs(*worker, "published a PENDING job again because its message was lost", id, 1), 1u);
+  EXPECT_EQ(worker->stop(SIGTERM), 0);
+}
+
 TEST_F(WorkerFaultTest, SigtermFinishesRunningJob) {
   insert_many_todos(100000);
   auto worker = start_worker({{"EXPORT_BATCH_ROWS", "100"}, {"SHUTDOWN_TIMEOUT_S", "60"}, {"WORKER_CONCURRENCY", "1"}});
