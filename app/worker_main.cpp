@@ -38,7 +38,7 @@ constexpr std::string_view logger = "todo.worker";
 // yet, so the worker can start before PostgreSQL or Redis. Returns false
 // when stopping, or when `step` fails for a reason that retrying cannot fix.
 template <typename Step>
-asio::awaitable<bool> retry_until_ready(std::string_view what, const std::atomic<bool>& stopping, Step step) {
+asio::awaitable<bool> retry_until_ready(std::string_view step_name, const std::atomic<bool>& stopping, Step step) {
   std::chrono::milliseconds delay{200};
   for (int attempt = 1; !stopping; ++attempt) {
     std::string failure;
@@ -47,7 +47,7 @@ asio::awaitable<bool> retry_until_ready(std::string_view what, const std::atomic
       co_return true;
     } catch (const todo::db::error& e) {
       if (!e.is_transient()) {
-        todo::obs::log_error(logger, {}, "start-up step failed", {{"step", what}, {"error", e.what()}});
+        todo::obs::log_error(logger, {}, "start-up step failed", {{"step", step_name}, {"error", e.what()}});
         co_return false;
       }
       failure = e.what();
@@ -55,7 +55,7 @@ asio::awaitable<bool> retry_until_ready(std::string_view what, const std::atomic
       failure = e.what();
     }
     todo::obs::log_warning(logger, {}, "dependency not reachable at start, retrying",
-                           {{"step", what}, {"attempt", attempt}, {"retry_in_ms", delay.count()}, {"error", failure}});
+                           {{"step", step_name}, {"attempt", attempt}, {"retry_in_ms", delay.count()}, {"error", failure}});
     asio::steady_timer timer(co_await asio::this_coro::executor, delay);
     co_await timer.async_wait(asio::use_awaitable);
     delay = std::min(delay * 2, std::chrono::milliseconds{5000});

@@ -14,11 +14,11 @@
 
 namespace todo::domain {
 
-/// How a worker's claim of a job ended.
+/// The outcome of a worker's claim on a job.
 enum class claim_outcome {
   started,  // the job is now STARTED and its attempts counter was raised
   finished, // the job is already SUCCESS or FAILURE: acknowledge the message and do nothing
-  busy,     // another worker holds the job row right now: leave the message pending
+  busy,     // another worker has the job row locked: leave the message pending
   missing,  // no such job (its row expired or never committed)
 };
 
@@ -27,11 +27,11 @@ struct claim_result {
   export_job job;
 };
 
-/// How running an export ended.
+/// The outcome of an export run.
 enum class run_outcome {
   succeeded,     // this run wrote the CSV and set SUCCESS
   already_done,  // another run had set SUCCESS first; nothing was written
-  busy,          // another worker holds the job row
+  busy,          // another worker has the job row locked
 };
 
 struct run_result {
