@@ -1,5 +1,7 @@
 // todo-web: reads configuration, applies migrations, serves HTTP until SIGTERM or SIGINT.
 
+#include "startup.hpp"
+
 #include "config/database_url.hpp"
 #include "config/web_config.hpp"
 #include "db/migrate.hpp"
@@ -33,30 +35,6 @@ namespace {
 
 constexpr std::string_view logger = "todo.web";
 
-// Applies migrations, retrying with capped backoff while PostgreSQL is not
-// reachable yet, so the service can start before its database does.
-asio::awaitable<bool> migrate_with_retry(todo::db::pool& database, const std::atomic<bool>& stopping) {
-  std::chrono::milliseconds delay{200};
-  for (int attempt = 1; !stopping; ++attempt) {
-    try {
-      const int applied = co_await todo::db::apply_migrations(database, todo::db::embedded_migrations());
-      todo::obs::log_info(logger, {}, "database schema is up to date", {{"migrations_applied", applied}});
-      co_return true;
-    } catch (const todo::db::error& e) {
-      if (!e.is_transient()) {
-        todo::obs::log_error(logger, {}, "migration failed", {{"error", e.what()}, {"sqlstate", e.sqlstate()}});
-        co_return false;
-      }
-      todo::obs::log_warning(logger, {}, "database not reachable at start, retrying",
-                             {{"attempt", attempt}, {"retry_in_ms", delay.count()}, {"error", e.what()}});
-    }
-    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-    co_await timer.async_wait(asio::use_awaitable);
-    delay = std::min(delay * 2, std::chrono::milliseconds{5000});
-  }
-  co_return false;
-}
-
 }  // namespace
 
 int main() {
@@ -64,11 +42,7 @@ int main() {
   todo::queue::redis_url broker;
   try {
     config = todo::config::load_web_config(todo::config::env::from_process());
-    try {
-      broker = todo::queue::parse_redis_url(config.broker.url);
-    } catch (const std::invalid_argument& e) {
-      throw todo::config::config_error(config.broker.variable, e.what());
-    }
+    broker = todo::app::parse_broker(config.broker);
   } catch (const todo::config::config_error& e) {
     // The logger is not running yet, so this one message goes to stderr.
     std::cerr << "todo-web: invalid configuration: " << e.what() << '\n';
@@ -149,7 +123,11 @@ int main() {
   asio::co_spawn(
       asio::make_strand(io),
       [&]() -> asio::awaitable<void> {
-        if (!co_await migrate_with_retry(*database, stopping)) {
+        const bool migrated = co_await todo::app::retry_until_ready(
+            logger, "migrations", stopping, [&]() -> asio::awaitable<void> {
+              co_await todo::db::apply_migrations(*database, todo::db::embedded_migrations());
+            });
+        if (!migrated) {
           if (!stopping) exit_code = 1;
           signals.cancel();
           finish();

@@ -1,6 +1,8 @@
 // todo-worker: runs background export jobs from the Redis stream until
 // SIGTERM or SIGINT, and serves /healthz on METRICS_PORT.
 
+#include "startup.hpp"
+
 #include "config/database_url.hpp"
 #include "config/worker_config.hpp"
 #include "db/migrate.hpp"
@@ -34,35 +36,6 @@ namespace {
 
 constexpr std::string_view logger = "todo.worker";
 
-// Retries `step` with capped backoff while its dependency is not reachable
-// yet, so the worker can start before PostgreSQL or Redis. Returns false
-// when stopping, or when `step` fails for a reason that retrying cannot fix.
-template <typename Step>
-asio::awaitable<bool> retry_until_ready(std::string_view step_name, const std::atomic<bool>& stopping, Step step) {
-  std::chrono::milliseconds delay{200};
-  for (int attempt = 1; !stopping; ++attempt) {
-    std::string failure;
-    try {
-      co_await step();
-      co_return true;
-    } catch (const todo::db::error& e) {
-      if (!e.is_transient()) {
-        todo::obs::log_error(logger, {}, "start-up step failed", {{"step", step_name}, {"error", e.what()}});
-        co_return false;
-      }
-      failure = e.what();
-    } catch (const todo::queue::error& e) {
-      failure = e.what();
-    }
-    todo::obs::log_warning(logger, {}, "dependency not reachable at start, retrying",
-                           {{"step", step_name}, {"attempt", attempt}, {"retry_in_ms", delay.count()}, {"error", failure}});
-    asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-    co_await timer.async_wait(asio::use_awaitable);
-    delay = std::min(delay * 2, std::chrono::milliseconds{5000});
-  }
-  co_return false;
-}
-
 std::shared_ptr<todo::http::router> health_routes(std::shared_ptr<todo::worker::job_runner> runner,
                                                   std::string worker_id) {
   auto routes = std::make_shared<todo::http::router>();
@@ -84,11 +57,7 @@ int main() {
   todo::queue::redis_url broker;
   try {
     config = todo::config::load_worker_config(todo::config::env::from_process());
-    try {
-      broker = todo::queue::parse_redis_url(config.broker.url);
-    } catch (const std::invalid_argument& e) {
-      throw todo::config::config_error(config.broker.variable, e.what());
-    }
+    broker = todo::app::parse_broker(config.broker);
   } catch (const todo::config::config_error& e) {
     // The logger is not running yet, so this one message goes to stderr.
     std::cerr << "todo-worker: invalid configuration: " << e.what() << '\n';
@@ -171,10 +140,10 @@ int main() {
       asio::make_strand(io),
       [&]() -> asio::awaitable<void> {
         const bool ready =
-            co_await retry_until_ready("migrations", stopping, [&]() -> asio::awaitable<void> {
+            co_await todo::app::retry_until_ready(logger, "migrations", stopping, [&]() -> asio::awaitable<void> {
               co_await todo::db::apply_migrations(*database, todo::db::embedded_migrations());
             }) &&
-            co_await retry_until_ready("consumer group", stopping, [&]() -> asio::awaitable<void> {
+            co_await todo::app::retry_until_ready(logger, "consumer group", stopping, [&]() -> asio::awaitable<void> {
               co_await jobs->ensure_group();
             });
         if (!ready) {

@@ -345,8 +345,10 @@ TEST_F(WorkerFaultTest, LostMessageIsPublishedAgain) {
   sql_session session(required_env("TODO_TEST_APP_DATABASE_URL"));
   session.exec("INSERT INTO todos (text, position) VALUES ('orphan', 1)");
   // A job row committed by a web process that died before it published the message.
-  const std::string id = "6d7c1f3e-2a4b-4c5d-8e9f-0a1b2c3d4e5f";
-  session.exec("INSERT INTO export_jobs (id, published_at) VALUES ('" + id + "', now() - interval '1 hour')");
+  const std::string id = session
+                             .column("INSERT INTO export_jobs (id, published_at) "
+                                     "VALUES (gen_random_uuid(), now() - interval '1 hour') RETURNING id")
+                             .at(0);
 
   auto worker = start_worker({{"JOB_REPUBLISH_AFTER_S", "1"}});
   auto status = wait_until_ready(web, id);
