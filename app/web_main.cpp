@@ -29,11 +29,26 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 namespace asio = boost::asio;
 
 namespace {
 
 constexpr std::string_view logger = "todo.web";
+
+// Raises the soft limit on open files to the hard limit, as servers usually
+// do, and returns the limit now in force. Each client connection takes one.
+std::size_t raise_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return static_cast<std::size_t>(std::min<rlim_t>(limit.rlim_cur, 1 << 20));
+}
 
 }  // namespace
 
@@ -84,6 +99,7 @@ int main() {
   todo::http::server_options server_options;
   server_options.endpoint = {asio::ip::make_address(config.bind_address), config.port};
   server_options.max_body_bytes = config.max_body_bytes;
+  server_options.max_connections = std::min(config.max_connections, raise_file_limit() / 2);
   server_options.trusted_proxies = config.trusted_proxies;
   server_options.environment = config.app_env;
   auto server = std::make_shared<todo::http::server>(io, server_options, routes);

@@ -5,7 +5,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 
 # Debian packages the build and the tests need.
 TODO_PACKAGES=(g++ cmake make pkg-config libboost1.81-dev libpq-dev libgtest-dev libhiredis-dev
-  postgresql-15 postgresql-client-15 redis-server curl ca-certificates)
+  postgresql-15 postgresql-client-15 redis-server prometheus curl ca-certificates)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -59,8 +59,9 @@ pg_ctl_command() {
 # Starts a private PostgreSQL cluster in folder $1 on a free port from $2,
 # creating it on first use, and sets PG_PORT. It listens on 127.0.0.1 only,
 # with no Unix socket, and trusts local connections: it is for this machine.
+# A third argument "throwaway" turns fsync off, for test data only.
 start_postgres() {
-  local folder=$1 first_port=$2
+  local folder=$1 first_port=$2 durability=${3:-durable}
   local data="$folder/data"
   mkdir -p "$folder"
   if [ "$(id -u)" -eq 0 ]; then
@@ -81,7 +82,7 @@ port = $PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 max_connections = 200
-fsync = off
+fsync = $([ "$durability" = throwaway ] && echo off || echo on)
 CONF
   say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   pg_as_owner "$PG_BIN/pg_ctl" -D "$data" -l "$folder/postgres.log" -w -t 60 start >/dev/null ||
@@ -125,4 +126,47 @@ start_redis() {
 stop_redis() {
   [ -n "${REDIS_PORT:-}" ] || return 0
   redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+}
+
+# Starts a private Prometheus in folder $1 on a free port from $2 with the
+# rules of deploy/prometheus and a 1 s scrape interval, and sets
+# PROMETHEUS_PORT and PROMETHEUS_TARGETS. Targets come from the JSON files
+# in $PROMETHEUS_TARGETS (file-based discovery): web.json and worker.json.
+start_prometheus() {
+  local folder=$1 first_port=$2
+  PROMETHEUS_TARGETS="$folder/targets"
+  mkdir -p "$folder/data" "$PROMETHEUS_TARGETS"
+  echo '[]' >"$PROMETHEUS_TARGETS/web.json"
+  echo '[]' >"$PROMETHEUS_TARGETS/worker.json"
+  cat >"$folder/prometheus.yml" <<CONF
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - $TODO_ROOT/deploy/prometheus/rules/recording.yml
+  - $TODO_ROOT/deploy/prometheus/rules/alerts.yml
+scrape_configs:
+  - job_name: todo-web
+    file_sd_configs: [{files: ["$PROMETHEUS_TARGETS/web.json"], refresh_interval: 1s}]
+  - job_name: todo-worker
+    file_sd_configs: [{files: ["$PROMETHEUS_TARGETS/worker.json"], refresh_interval: 1s}]
+CONF
+  PROMETHEUS_PORT=$(free_port "$first_port")
+  say "starting Prometheus on 127.0.0.1:$PROMETHEUS_PORT"
+  prometheus --config.file="$folder/prometheus.yml" --storage.tsdb.path="$folder/data" \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" >"$folder/prometheus.log" 2>&1 &
+  PROMETHEUS_PID=$!
+  local attempt
+  for attempt in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$folder/prometheus.log" >&2
+  die "Prometheus did not become ready on port $PROMETHEUS_PORT"
+}
+
+stop_prometheus() {
+  [ -n "${PROMETHEUS_PID:-}" ] || return 0
+  kill "$PROMETHEUS_PID" 2>/dev/null || true
+  wait "$PROMETHEUS_PID" 2>/dev/null || true
 }

@@ -62,6 +62,8 @@ web_config load_web_config(const env& environment) {
   config.max_body_bytes = static_cast<std::size_t>(
       environment.get_int("MAX_BODY_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024));
 
+  config.max_connections =
+      static_cast<std::size_t>(environment.get_int("MAX_CONNECTIONS", 10000, 16, 1000000));
   config.broker = load_broker_setting(environment);
   config.redis_timeout = std::chrono::milliseconds(environment.get_int("REDIS_TIMEOUT_MS", 2000, 50, 60000));
 

@@ -35,6 +35,7 @@ struct web_config {
   std::chrono::seconds shutdown_timeout{8};    // SHUTDOWN_TIMEOUT_S, below Docker's 10 s
   std::string static_dir = "static";           // STATIC_DIR
   std::size_t max_body_bytes = 64 * 1024;      // MAX_BODY_BYTES
+  std::size_t max_connections = 10000;         // MAX_CONNECTIONS, open client connections
   broker_setting broker;                       // CELERY_BROKER_URL or REDIS_URL
   std::chrono::milliseconds redis_timeout{2000};  // REDIS_TIMEOUT_MS, per command and per connect
 };

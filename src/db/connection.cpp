@@ -176,6 +176,8 @@ struct connection::impl {
     broken = true;
     const auto budget = static_cast<long long>(deadline.budget.count());
     if (!deadline.connecting) {
+      // TODO: take the caller's obs::log_context through pool::query, so this
+      // line carries the request_id of the request that waited.
       obs::log_warning(logger, {}, "database statement timed out",
                        {{"timeout_ms", budget}, {"statement", statement_excerpt(deadline.operation)}});
     }

@@ -3,6 +3,7 @@
 #include "http/cross_site.hpp"
 #include "http/responses.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
 
 #include <exception>
@@ -16,6 +17,21 @@ constexpr std::string_view logger = "todo.http";
 bool may_have_body(beast_http::status status) {
   const auto code = static_cast<unsigned>(status);
   return code >= 200 && code != 204 && code != 304;
+}
+
+// Rejects message framing that a proxy in front could read differently
+// (RFC 9112 sections 3.2 and 6.1). Returns the reason, or nullopt.
+std::optional<std::string> framing_problem(const request& req) {
+  if (req.version() >= 11 && req.find(beast_http::field::host) == req.end()) {
+    return "missing Host header, which HTTP/1.1 requires";
+  }
+  const auto coding = req.find(beast_http::field::transfer_encoding);
+  if (coding == req.end()) return std::nullopt;
+  if (req.version() < 11) return "Transfer-Encoding is not allowed in HTTP/1.0 requests";
+  if (!boost::beast::iequals(coding->value(), "chunked")) {
+    return "unsupported Transfer-Encoding; only chunked is accepted";
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -41,9 +57,9 @@ std::optional<std::string> request_target_path(std::string_view target) {
 
 boost::asio::awaitable<response> dispatch_request(const router& routes, const request& req,
                                                   request_context& context) {
-  if (req.method() == beast_http::verb::unknown) {
-    context.route_name = "not_implemented";
-    co_return json_error(req, context, beast_http::status::not_implemented, "method not implemented");
+  if (auto problem = framing_problem(req)) {
+    context.route_name = "bad_request";
+    co_return json_error(req, context, beast_http::status::bad_request, *problem);
   }
 
   const auto path = request_target_path(req.target());

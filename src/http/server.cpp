@@ -91,6 +91,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (self->stopping_ || ec == asio::error::operation_aborted) co_return;
 
       if (ec) {
+        // Out of descriptors: free some so that new clients can get in again.
+        if (ec == asio::error::no_descriptors) self->shed_connections();
         self->report_accept_error(ec);
         self->backoff_timer_.expires_after(accept_backoff);
         co_await self->backoff_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -116,7 +118,31 @@ struct server::impl : std::enable_shared_from_this<impl> {
     suppressed_accept_errors_ = 0;
   }
 
+  // Stops the oldest connections when the limit is reached, so that one
+  // client holding many idle keep-alive connections cannot lock out others
+  // (such as health checks). Idle ones close at once and busy ones after
+  // their current response.
+  void shed_connections() {
+    const std::size_t batch = std::max<std::size_t>(1, options_->max_connections / 100);
+    std::size_t stopped = 0;
+    for (auto it = connections_.begin(); it != connections_.end() && stopped < batch; ++it, ++stopped) {
+      auto conn = it->second;
+      asio::post(conn->executor, [conn] { conn->stop(); });
+    }
+    ++shed_events_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_shed_log_ < accept_error_log_interval) return;
+    obs::log_warning(logger, {}, "connection limit reached, closing the oldest connections",
+                     {{"open_connections", connections_.size()},
+                      {"max_connections", options_->max_connections},
+                      {"closed_per_event", stopped},
+                      {"events_since_last_log", shed_events_}});
+    last_shed_log_ = now;
+    shed_events_ = 0;
+  }
+
   void start_connection(tcp::socket socket) {
+    if (connections_.size() >= options_->max_connections) shed_connections();
     const auto id = next_connection_id_++;
     auto conn = std::make_shared<connection>(std::move(socket), id);
     connections_.emplace(id, conn);
@@ -211,6 +237,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   std::chrono::steady_clock::time_point last_accept_error_log_{};
   std::uint64_t suppressed_accept_errors_ = 0;
+  std::chrono::steady_clock::time_point last_shed_log_{};
+  std::uint64_t shed_events_ = 0;
 };
 
 server::server(asio::io_context& io, server_options options, std::shared_ptr<const router> routes)

@@ -22,6 +22,7 @@ struct server_options {
   std::chrono::seconds body_timeout{30};            // to receive the body after the header
   std::chrono::seconds idle_timeout{60};            // keep-alive wait for the next request
   std::chrono::seconds write_timeout{30};           // to send one response
+  std::size_t max_connections = 10000;              // past this, the oldest connections are closed
   std::vector<config::cidr> trusted_proxies;        // peers whose X-Forwarded-For is believed
   std::string environment;                          // APP_ENV, for logs
 };

@@ -239,6 +239,18 @@ asio::awaitable<http::response> check_health(handler_services&, const http::requ
 
 asio::awaitable<http::response> check_readiness(handler_services& services, const http::request& req,
                                                 http::request_context& context) {
+  // With requests already queued for a connection, a ping would only queue
+  // behind them and time out. PostgreSQL answered the pool's last connect,
+  // so the replica is ready, only busy: taking every replica out of rotation
+  // because of one long lock would turn slowness into an outage.
+  const auto pool = services.database->stats();
+  if (pool.available && pool.waiting > 0) {
+    const boost::json::value body = {{"status", "ready"}, {"checks", {{"database", "busy"}}}};
+    auto res = http::json_response(req, status::ok, body);
+    res.set(beast_http::field::cache_control, "no-store");
+    co_return res;
+  }
+
   bool ready = false;
   try {
     ready = co_await services.database->ping();

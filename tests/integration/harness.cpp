@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,6 +141,9 @@ web_process::web_process(environment extra_env, process_kind kind) {
 
   pid_ = ::fork();
   if (pid_ == 0) {
+    // Dies with the test process, even when a test aborts, so no service
+    // outlives the run and holds its output pipe open.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(pipe_fds[1], STDOUT_FILENO);
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);

@@ -43,6 +43,11 @@ TEST(Resilience, TableLockDoesNotBlockOtherRequests) {
 
   auto health = web.get("/healthz");
   EXPECT_EQ(health.status, 200);
+  // The pool is busy, not down: the replica stays ready.
+  auto ready = web.get("/readyz");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  const std::string database_check(ready.json().at("checks").at("database").as_string());
+  EXPECT_TRUE(database_check == "busy" || database_check == "ok") << database_check;
   auto css = web.get("/static/app.css");
   EXPECT_EQ(css.status, 200);
   int still_waiting = 0;

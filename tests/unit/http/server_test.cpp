@@ -217,13 +217,13 @@ TEST_F(ServerTest, WrongMethodIs405WithAllow) {
   EXPECT_EQ(parse_body(res).as_object().at("error"), "method not allowed");
 }
 
-TEST_F(ServerTest, UnknownMethodIs501) {
+TEST_F(ServerTest, UnknownMethodIs405) {
   start_server();
   test_client client(port());
   client.send("FOO /hello HTTP/1.1\r\nHost: localhost\r\n\r\n");
   const auto res = client.read_response();
-  EXPECT_EQ(res.result(), beast_http::status::not_implemented);
-  EXPECT_EQ(parse_body(res).as_object().at("error"), "method not implemented");
+  EXPECT_EQ(res.result(), beast_http::status::method_not_allowed);
+  EXPECT_EQ(parse_body(res).as_object().at("error"), "method not allowed");
 
   // The connection stays usable.
   client.send(get_request("/hello"));
@@ -247,6 +247,25 @@ TEST_F(ServerTest, HeadHasHeadersWithoutBody) {
   // as the start of this response and fail.
   client.send(get_request("/hello"));
   EXPECT_EQ(client.read_response().result(), beast_http::status::ok);
+}
+
+TEST_F(ServerTest, ConnectionLimitClosesOldestIdle) {
+  todo::http::server_options options;
+  options.max_connections = 16;
+  start_server(options);
+
+  // Fill the server with idle keep-alive connections, as a hostile client would.
+  std::vector<std::unique_ptr<test_client>> idle;
+  for (int i = 0; i < 16; ++i) {
+    idle.push_back(std::make_unique<test_client>(port()));
+    idle.back()->send(get_request("/hello"));
+    ASSERT_EQ(idle.back()->read_response().result(), beast_http::status::ok);
+  }
+
+  test_client newcomer(port());
+  newcomer.send(get_request("/hello"));
+  EXPECT_EQ(newcomer.read_response().result(), beast_http::status::ok);
+  EXPECT_TRUE(is_closed_by_peer(idle.front()->wait_for_close()));
 }
 
 TEST_F(ServerTest, BodyWithinLimitReachesHandler) {
