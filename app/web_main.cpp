@@ -1,11 +1,14 @@
 // todo-web: reads configuration, applies migrations, serves HTTP until SIGTERM or SIGINT.
 
 #include "startup.hpp"
+#include "telemetry.hpp"
 
 #include "config/database_url.hpp"
 #include "config/web_config.hpp"
 #include "db/migrate.hpp"
 #include "db/pool.hpp"
+#include "db/pool_metrics.hpp"
+#include "http/metrics_endpoint.hpp"
 #include "http/server.hpp"
 #include "http/static_files.hpp"
 #include "obs/log.hpp"
@@ -85,8 +88,11 @@ int main() {
   }
 
   asio::io_context io(static_cast<int>(config.web_threads));
+  auto metrics = todo::app::make_metrics_registry();
   auto database = todo::db::pool::create(
-      io.get_executor(), todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout});
+      io.get_executor(), todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout,
+                                                &todo::db::add_pool_wait_histogram(*metrics)});
+  todo::db::add_pool_collector(*metrics, database);
 
   // Redis is only needed by the export routes; connections open on first use.
   auto redis = todo::queue::client::create(io.get_executor(),
@@ -94,7 +100,8 @@ int main() {
   auto jobs = std::make_shared<todo::queue::job_stream>(redis);
 
   auto routes = std::make_shared<todo::http::router>();
-  todo::domain::register_routes(*routes, {database, static_files, redis, jobs});
+  todo::domain::register_routes(*routes, {database, static_files, redis, jobs, metrics, config.app_env});
+  routes->add(boost::beast::http::verb::get, "/metrics", "metrics", todo::http::metrics_handler(metrics));
 
   todo::http::server_options server_options;
   server_options.endpoint = {asio::ip::make_address(config.bind_address), config.port};
@@ -102,6 +109,7 @@ int main() {
   server_options.max_connections = std::min(config.max_connections, raise_file_limit() / 2);
   server_options.trusted_proxies = config.trusted_proxies;
   server_options.environment = config.app_env;
+  server_options.metrics = std::make_shared<todo::http::request_metrics>(*metrics, config.app_env);
   auto server = std::make_shared<todo::http::server>(io, server_options, routes);
 
   std::atomic<bool> stopping{false};

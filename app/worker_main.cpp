@@ -1,12 +1,15 @@
 // todo-worker: runs background export jobs from the Redis stream until
-// SIGTERM or SIGINT, and serves /healthz on METRICS_PORT.
+// SIGTERM or SIGINT, and serves /metrics and /healthz on METRICS_PORT.
 
 #include "startup.hpp"
+#include "telemetry.hpp"
 
 #include "config/database_url.hpp"
 #include "config/worker_config.hpp"
 #include "db/migrate.hpp"
 #include "db/pool.hpp"
+#include "db/pool_metrics.hpp"
+#include "http/metrics_endpoint.hpp"
 #include "http/responses.hpp"
 #include "http/server.hpp"
 #include "obs/log.hpp"
@@ -37,8 +40,10 @@ namespace {
 constexpr std::string_view logger = "todo.worker";
 
 std::shared_ptr<todo::http::router> health_routes(std::shared_ptr<todo::worker::job_runner> runner,
-                                                  std::string worker_id) {
+                                                  std::string worker_id,
+                                                  std::shared_ptr<const todo::obs::registry> metrics) {
   auto routes = std::make_shared<todo::http::router>();
+  routes->add(boost::beast::http::verb::get, "/metrics", "metrics", todo::http::metrics_handler(std::move(metrics)));
   routes->add(boost::beast::http::verb::get, "/healthz", "health_check",
               [runner, worker_id](const todo::http::request& req,
                                   todo::http::request_context&) -> asio::awaitable<todo::http::response> {
@@ -76,21 +81,27 @@ int main() {
 
   const unsigned thread_count = std::clamp(config.concurrency, 1u, std::max(1u, std::thread::hardware_concurrency()));
   asio::io_context io(static_cast<int>(thread_count));
+  auto metrics = todo::app::make_metrics_registry();
 
   auto database = todo::db::pool::create(
-      io.get_executor(), todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout});
+      io.get_executor(), todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout,
+                                                &todo::db::add_pool_wait_histogram(*metrics)});
+  todo::db::add_pool_collector(*metrics, database);
   // Each consumer holds one connection during its blocking read, so the pool
   // needs one per consumer plus some for acknowledgements and maintenance.
   auto redis = todo::queue::client::create(
       io.get_executor(), todo::queue::client_options{broker, config.concurrency + 3, config.redis_timeout});
   auto jobs = std::make_shared<todo::queue::job_stream>(redis);
-  auto runner = std::make_shared<todo::worker::job_runner>(database, jobs,
-                                                            todo::worker::job_runner_options::from(config));
+  auto job_metrics = std::make_shared<todo::worker::job_metrics>(*metrics, config.app_env, config.worker_id);
+  auto runner = std::make_shared<todo::worker::job_runner>(
+      database, jobs, todo::worker::job_runner_options::from(config), job_metrics);
 
   todo::http::server_options server_options;
   server_options.endpoint = {asio::ip::make_address(config.bind_address), config.metrics_port};
   server_options.environment = config.app_env;
-  auto server = std::make_shared<todo::http::server>(io, server_options, health_routes(runner, config.worker_id));
+  server_options.metrics = std::make_shared<todo::http::request_metrics>(*metrics, config.app_env);
+  auto server =
+      std::make_shared<todo::http::server>(io, server_options, health_routes(runner, config.worker_id, metrics));
 
   std::atomic<bool> stopping{false};
   std::atomic<bool> serving{false};

@@ -17,7 +17,7 @@ struct worker_config {
   broker_setting broker;                           // CELERY_BROKER_URL or REDIS_URL
   std::string worker_id;                           // WORKER_ID, default <hostname>-<pid>
   unsigned concurrency = 2;                        // WORKER_CONCURRENCY, jobs run at once
-  std::uint16_t metrics_port = 9100;               // METRICS_PORT, serves /healthz (and later /metrics)
+  std::uint16_t metrics_port = 9100;               // METRICS_PORT, serves /metrics and /healthz
   std::string bind_address = "0.0.0.0";            // BIND_ADDRESS of the metrics port
   unsigned db_pool_size = 4;                       // DB_POOL_SIZE
   std::chrono::milliseconds db_timeout{30000};     // DB_TIMEOUT_MS, per query; exports run long queries

@@ -262,7 +262,17 @@ asio::awaitable<void> reconnect_loop(std::weak_ptr<pool> weak, std::shared_ptr<s
 asio::awaitable<pooled_connection> pool::acquire() {
   auto self = shared_from_this();
   state& s = *state_;
-  const auto deadline = clock_type::now() + s.options.timeout;
+  const auto started = clock_type::now();
+  const auto deadline = started + s.options.timeout;
+
+  // Observes the wait on every way out, a timeout included.
+  struct wait_observer {
+    obs::histogram* histogram;
+    clock_type::time_point started;
+    ~wait_observer() {
+      if (histogram != nullptr) histogram->observe(std::chrono::duration<double>(clock_type::now() - started).count());
+    }
+  } const observe_wait{s.options.wait_seconds, started};
 
   for (;;) {
     std::unique_ptr<connection> candidate;

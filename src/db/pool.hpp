@@ -1,6 +1,7 @@
 #pragma once
 
 #include "db/connection.hpp"
+#include "obs/metrics.hpp"
 #include "db/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -48,6 +49,7 @@ struct pool_options {
   std::size_t size = 10;                    // maximum open connections
   std::chrono::milliseconds timeout{5000};  // per connect, per query and per wait for a connection;
                                             // also the server-side statement_timeout of each connection
+  obs::histogram* wait_seconds = nullptr;   // observes each acquire()'s wait in seconds; may be null
 };
 
 /// Counters for /readyz and, later, metrics.

@@ -145,6 +145,7 @@ class session {
     }
 
     conn_->busy = true;
+    const in_flight_request in_flight(options_->metrics.get());
     auto context = make_context(parser.get());
 
     // Without chunked as the final coding, the end of a request body cannot
@@ -188,7 +189,7 @@ class session {
     finalize_response(res, req, context, keep_alive);
 
     const bool written = co_await write_response(res, context);
-    log_access(context, {req.method_string(), path_for_log(req.target()), res.result_int(),
+    record_request(context, {req.method_string(), path_for_log(req.target()), res.result_int(),
                          req[beast_http::field::user_agent]});
     if (!written) co_return next_step::close;
     if (keep_alive) co_return next_step::keep_alive;
@@ -196,6 +197,16 @@ class session {
     // Unread pipelined requests would make the close a reset, which can
     // destroy this response before the client reads it.
     co_return buffer_.size() > 0 ? next_step::close_lingering : next_step::close;
+  }
+
+  // Writes the access line and the request metrics, the two records every
+  // request gets however it ended.
+  void record_request(const request_context& context, const access_record& record) const noexcept {
+    log_access(context, record);
+    if (options_->metrics) {
+      options_->metrics->request_finished(record.method, context.route_name, record.status_code,
+                                          std::chrono::steady_clock::now() - context.received_at);
+    }
   }
 
   request_context make_context(const request& header) const {
@@ -223,7 +234,7 @@ class session {
 
     log_rejection(context, status, cause);
     co_await write_response(res, context);
-    log_access(context, {{}, {}, res.result_int(), {}});
+    record_request(context, {{}, {}, res.result_int(), {}});
     co_return next_step::close_lingering;
   }
 
@@ -238,7 +249,7 @@ class session {
 
     log_rejection(context, status, cause);
     co_await write_response(res, context);
-    log_access(context, {header.method_string(), path_for_log(header.target()), res.result_int(),
+    record_request(context, {header.method_string(), path_for_log(header.target()), res.result_int(),
                          header[beast_http::field::user_agent]});
     co_return next_step::close_lingering;
   }

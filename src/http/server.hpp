@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/cidr.hpp"
+#include "http/request_metrics.hpp"
 #include "http/router.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -25,6 +26,7 @@ struct server_options {
   std::size_t max_connections = 10000;              // past this, the oldest connections are closed
   std::vector<config::cidr> trusted_proxies;        // peers whose X-Forwarded-For is believed
   std::string environment;                          // APP_ENV, for logs
+  std::shared_ptr<request_metrics> metrics;         // null: requests are not measured
 };
 
 /// An HTTP/1.1 server: one coroutine per connection on a strand of the

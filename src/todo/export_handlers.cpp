@@ -138,6 +138,7 @@ asio::awaitable<http::response> export_todos(handler_services& services, const h
     co_return queue_unavailable(req, context, publish_error);
   }
 
+  if (services.jobs_enqueued != nullptr) services.jobs_enqueued->inc();
   obs::log_info(handlers_logger, context.log(), "export job enqueued",
                 {{"job_id", job.id}, {"task_id", job.id}, {"job_type", export_job_type},
                  {"filters", job.filters.to_json()}});

@@ -3,6 +3,7 @@
 #include "db/pool.hpp"
 #include "http/static_files.hpp"
 #include "http/types.hpp"
+#include "obs/metrics.hpp"
 #include "queue/client.hpp"
 #include "queue/job_stream.hpp"
 #include "todo/export_store.hpp"
@@ -23,6 +24,7 @@ struct handler_services {
   export_store exports;
   std::shared_ptr<queue::client> redis;     // may be null: export routes then answer 503
   std::shared_ptr<queue::job_stream> jobs;  // may be null, as redis
+  obs::counter* jobs_enqueued = nullptr;    // background_jobs_total{status="enqueued"}; may be null
 };
 
 /// A route handler before db::error mapping (run_with_db_errors adds it).

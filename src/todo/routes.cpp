@@ -11,6 +11,13 @@ void register_routes(http::router& routes, const route_dependencies& dependencie
   auto services = std::make_shared<handler_services>(
       handler_services{todo_store(dependencies.database), dependencies.database, dependencies.static_files,
                        export_store(dependencies.database), dependencies.redis, dependencies.jobs});
+  if (dependencies.metrics) {
+    services->jobs_enqueued = &dependencies.metrics
+                                   ->add_counter("background_jobs_total",
+                                                 "Background job events by job type and status.",
+                                                 {"job_type", "status", "environment"})
+                                   .with({export_job_type, "enqueued", dependencies.environment});
+  }
 
   // Each route's std::function keeps a copy of `services`, so the store
   // outlives every request the router dispatches.

@@ -3,6 +3,7 @@
 #include "db/pool.hpp"
 #include "http/router.hpp"
 #include "http/static_files.hpp"
+#include "obs/metrics.hpp"
 #include "queue/client.hpp"
 #include "queue/job_stream.hpp"
 
@@ -16,6 +17,8 @@ struct route_dependencies {
   std::shared_ptr<const http::static_files> static_files;
   std::shared_ptr<queue::client> redis;     // null disables the export routes (503)
   std::shared_ptr<queue::job_stream> jobs;
+  std::shared_ptr<obs::registry> metrics;  // null: no job counters
+  std::string environment;                 // APP_ENV, a label of the job counters
 };
 
 /// Registers every route of the web service with its name (the names are the

@@ -86,8 +86,12 @@ job_runner_options job_runner_options::from(const config::worker_config& config)
 }
 
 job_runner::job_runner(std::shared_ptr<db::pool> database, std::shared_ptr<queue::job_stream> jobs,
-                       job_runner_options options)
-    : database_(database), jobs_(std::move(jobs)), exports_(std::move(database)), options_(std::move(options)) {}
+                       job_runner_options options, std::shared_ptr<job_metrics> metrics)
+    : database_(database),
+      jobs_(std::move(jobs)),
+      exports_(std::move(database)),
+      options_(std::move(options)),
+      metrics_(std::move(metrics)) {}
 
 void job_runner::start(asio::any_io_executor executor) {
   // Each loop runs on a strand of its own: the database and Redis deadlines
@@ -211,6 +215,7 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
   }
 
   const int attempts = claim.job.attempts;
+  if (metrics_) metrics_->count(job.message.job_type, "started");
   if (attempts > static_cast<int>(options_.max_attempts)) {
     // Earlier runs died without recording a failure (the worker crashed).
     co_await handle_failure(job, attempts, "gave up after " + std::to_string(attempts - 1) +
@@ -226,6 +231,7 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
     run_error = e.what();
   }
   if (!run_error.empty()) {
+    if (metrics_) metrics_->observe_duration(job.message.job_type, "failed", steady_clock::now() - started);
     co_await handle_failure(job, attempts, run_error);
     co_return;
   }
@@ -235,6 +241,10 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
   }
 
   co_await jobs_->ack(job.entry_id);
+  if (metrics_ && result.outcome == domain::run_outcome::succeeded) {
+    metrics_->count(job.message.job_type, "succeeded");
+    metrics_->observe_duration(job.message.job_type, "succeeded", steady_clock::now() - started);
+  }
   obs::log_info(logger, context,
                 result.outcome == domain::run_outcome::succeeded ? "job succeeded" : "job had already succeeded",
                 {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type}, {"attempt", attempts},
@@ -255,6 +265,7 @@ asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int
     } catch (const std::exception& e) {
       bookkeeping_error = e.what();
     }
+    if (metrics_) metrics_->count(job.message.job_type, "retried");
     obs::log_warning(logger, context, "job failed, retrying",
                      {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type}, {"attempt", attempts},
                       {"retry_in_ms", delay.count()}, {"error", error}});
@@ -265,6 +276,7 @@ asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int
     } catch (const std::exception& e) {
       bookkeeping_error = e.what();
     }
+    if (metrics_) metrics_->count(job.message.job_type, "failed");
     obs::log_error(logger, context, "job failed permanently, moved to the dead-letter stream",
                    {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type}, {"attempt", attempts},
                     {"error", error}});
@@ -304,6 +316,10 @@ asio::awaitable<void> job_runner::maintain() {
       if (steady_clock::now() >= next_heartbeat) {
         co_await jobs_->heartbeat(options_.worker_id, heartbeat_ttl);
         next_heartbeat = steady_clock::now() + heartbeat_interval;
+        if (metrics_) {
+          metrics_->heartbeat_sent();
+          metrics_->set_queue_depth(domain::export_job_type, co_await jobs_->depth());
+        }
       }
       const auto promoted = co_await jobs_->promote_due(100);
       if (promoted > 0) obs::log_debug(logger, {}, "moved due retries to the stream", {{"count", promoted}});

@@ -4,6 +4,7 @@
 #include "db/pool.hpp"
 #include "queue/job_stream.hpp"
 #include "todo/export_store.hpp"
+#include "worker/job_metrics.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -46,7 +47,9 @@ struct job_runner_options {
 /// deletes expired exports.
 class job_runner : public std::enable_shared_from_this<job_runner> {
  public:
-  job_runner(std::shared_ptr<db::pool> database, std::shared_ptr<queue::job_stream> jobs, job_runner_options options);
+  /// `metrics` may be null, and must otherwise outlive the runner.
+  job_runner(std::shared_ptr<db::pool> database, std::shared_ptr<queue::job_stream> jobs, job_runner_options options,
+             std::shared_ptr<job_metrics> metrics = nullptr);
 
   /// Spawns the consumers and the maintenance loop on `executor`.
   void start(boost::asio::any_io_executor executor);
@@ -73,6 +76,7 @@ class job_runner : public std::enable_shared_from_this<job_runner> {
   std::shared_ptr<queue::job_stream> jobs_;
   domain::export_store exports_;
   job_runner_options options_;
+  std::shared_ptr<job_metrics> metrics_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::size_t> running_{0};
   std::atomic<std::size_t> active_loops_{0};
