@@ -41,5 +41,6 @@ pids+=($!)
 pids+=($!)
 
 say "todo is at http://127.0.0.1:$PORT/ (Ctrl-C stops it)"
-wait -n "${pids[@]}"
-say "a process exited; stopping the rest"
+status=0
+wait -n "${pids[@]}" || status=$?
+say "a process exited with status $status; stopping the rest"

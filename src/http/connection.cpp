@@ -188,6 +188,7 @@ class session {
     const bool keep_alive = req.keep_alive() && res.keep_alive() && !conn_->stopping;
     finalize_response(res, req, context, keep_alive);
 
+    observe_request(context, req.method_string(), res.result_int());
     const bool written = co_await write_response(res, context);
     record_request(context, {req.method_string(), path_for_log(req.target()), res.result_int(),
                          req[beast_http::field::user_agent]});
@@ -199,14 +200,18 @@ class session {
     co_return buffer_.size() > 0 ? next_step::close_lingering : next_step::close;
   }
 
-  // Writes the access line and the request metrics, the two records every
-  // request gets however it ended.
+  // Records the request in the metrics once its response is ready, before
+  // the write, so a client that has its response is already counted when it
+  // scrapes next. The duration therefore leaves out the time to send.
+  void observe_request(const request_context& context, std::string_view method, unsigned status) const noexcept {
+    if (!options_->metrics) return;
+    options_->metrics->request_finished(method, context.route_name, status,
+                                        std::chrono::steady_clock::now() - context.received_at);
+  }
+
+  // Writes the access line, after the response was sent or the write failed.
   void record_request(const request_context& context, const access_record& record) const noexcept {
     log_access(context, record);
-    if (options_->metrics) {
-      options_->metrics->request_finished(record.method, context.route_name, record.status_code,
-                                          std::chrono::steady_clock::now() - context.received_at);
-    }
   }
 
   request_context make_context(const request& header) const {
@@ -233,6 +238,7 @@ class session {
     finalize_response(res, unreadable, context, false);
 
     log_rejection(context, status, cause);
+    observe_request(context, {}, res.result_int());
     co_await write_response(res, context);
     record_request(context, {{}, {}, res.result_int(), {}});
     co_return next_step::close_lingering;
@@ -248,6 +254,7 @@ class session {
     finalize_response(res, header, context, false);
 
     log_rejection(context, status, cause);
+    observe_request(context, header.method_string(), res.result_int());
     co_await write_response(res, context);
     record_request(context, {header.method_string(), path_for_log(header.target()), res.result_int(),
                          header[beast_http::field::user_agent]});

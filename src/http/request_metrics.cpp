@@ -25,7 +25,7 @@ std::string_view method_label(std::string_view method) noexcept {
 
 request_metrics::request_metrics(obs::registry& registry, std::string environment)
     : duration_(registry.add_histogram("http_request_duration_seconds",
-                                       "Time from a complete request header to the end of the response.",
+                                       "Time from a complete request header to a ready response, by route name.",
                                        {"method", "endpoint", "status", "environment"},
                                        obs::request_duration_buckets_seconds, max_duration_series)),
       in_flight_(registry.add_gauge("http_requests_in_flight", "Requests being handled right now.", {"environment"})

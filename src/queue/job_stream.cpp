@@ -87,7 +87,10 @@ job_stream::job_stream(std::shared_ptr<client> redis, job_stream_names names)
     : redis_(std::move(redis)), names_(std::move(names)) {}
 
 asio::awaitable<void> job_stream::ensure_group() {
-  command_args create{"XGROUP", "CREATE", names_.stream, names_.group, "$", "MKSTREAM"};
+  // From the start of the stream, not "$": acknowledged entries are deleted,
+  // so every entry still there is a job that no consumer has finished, and a
+  // job published before the group existed must not be skipped.
+  command_args create{"XGROUP", "CREATE", names_.stream, names_.group, "0", "MKSTREAM"};
   const reply created = co_await redis_->command(std::move(create));
   if (created.is_error() && created.text.starts_with("BUSYGROUP")) co_return;
   created.throw_if_error("XGROUP CREATE");

@@ -77,8 +77,9 @@ class job_stream {
 
   const job_stream_names& names() const noexcept { return names_; }
 
-  /// Creates the consumer group at the end of the stream, creating the
-  /// stream too if needed. An existing group is left as it is.
+  /// Creates the consumer group at the start of the stream, creating the
+  /// stream too if needed, so jobs published before the group existed are
+  /// delivered. An existing group is left as it is.
   boost::asio::awaitable<void> ensure_group();
 
   /// Appends the job to the stream and returns the entry id. Throws

@@ -59,6 +59,13 @@ filters_input read_filters(const http::request& req) {
     input.error = std::move(body.error);
     return input;
   }
+  // A mistyped body such as {"done": true} must not export every todo.
+  for (const auto& [key, value] : body.object) {
+    if (key != "filters") {
+      input.error = "unknown field; the body is {\"filters\": {\"done\": true|false}} or empty";
+      return input;
+    }
+  }
   const auto* filters = body.object.if_contains("filters");
   if (filters == nullptr || filters->is_null()) return input;
   if (!filters->is_object()) {

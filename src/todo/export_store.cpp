@@ -35,11 +35,12 @@ const std::string fail_unpublished_sql =
     "WHERE id = $1::uuid AND state = 'PENDING'";
 
 const std::string start_job_sql =
-    "UPDATE export_jobs SET state = 'STARTED', attempts = attempts + 1, started_at = now() "
+    "UPDATE export_jobs SET state = 'STARTED', attempts = attempts + 1, started_at = now(), published_at = now() "
     "WHERE id = $1::uuid RETURNING attempts";
 
 const std::string retry_job_sql =
-    "UPDATE export_jobs SET state = 'RETRY', error = $2 WHERE id = $1::uuid AND state = 'STARTED'";
+    "UPDATE export_jobs SET state = 'RETRY', error = $2, published_at = now() "
+    "WHERE id = $1::uuid AND state = 'STARTED'";
 
 const std::string fail_job_sql =
     "UPDATE export_jobs SET state = 'FAILURE', error = $2, finished_at = now() "
@@ -62,7 +63,8 @@ const std::string close_cursor_sql = "CLOSE export_rows";
 
 const std::string take_unpublished_sql =
     "UPDATE export_jobs SET published_at = now() WHERE id IN ("
-    "SELECT id FROM export_jobs WHERE state = 'PENDING' AND published_at < now() - make_interval(secs => $1::int) "
+    "SELECT id FROM export_jobs WHERE state IN ('PENDING', 'STARTED', 'RETRY') "
+    "AND published_at < now() - make_interval(secs => $1::int) "
     "ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
     "RETURNING id::text, state, filters::text, attempts, row_count, error, "
     "COALESCE(request_id, ''), COALESCE(traceparent, '')";

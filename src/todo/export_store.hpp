@@ -79,9 +79,11 @@ class export_store {
   /// chunks to the socket would keep it flat.
   boost::asio::awaitable<std::string> read_csv(const std::string& id);
 
-  /// Returns up to `limit` PENDING jobs whose message was last published
-  /// more than `age` ago and stamps them as published now, in one UPDATE, so
-  /// two workers never pick the same job. The caller publishes them again.
+  /// Returns up to `limit` unfinished jobs (PENDING, STARTED or RETRY) with
+  /// no sign of life for `age`: not published, claimed or retried since. It
+  /// stamps them as published now, in one UPDATE, so two workers never pick
+  /// the same job. The caller publishes them again, because their message
+  /// may be lost (the web died before publishing, or Redis lost its data).
   boost::asio::awaitable<std::vector<export_job>> take_unpublished(std::chrono::seconds age, int limit);
 
   /// Deletes jobs (and their chunks) that finished more than `retention` ago.

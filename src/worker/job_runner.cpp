@@ -172,9 +172,11 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
   const obs::log_context context{job.message.request_id, {}, {}};
   const std::string& id = job.message.job_id;
 
+  // The message's attempt counts retries only; the job row's attempts,
+  // logged once the job is claimed, counts every run, crashed ones too.
   obs::log_info(logger, context, "job received",
                 {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type},
-                 {"attempt", job.message.attempt}, {"delivery_count", job.delivery_count}});
+                 {"message_attempt", job.message.attempt}, {"delivery_count", job.delivery_count}});
 
   if (job.message.job_type != domain::export_job_type) {
     obs::log_error(logger, context, "unknown job type, moving the message to the dead-letter stream",
@@ -240,7 +242,8 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
     co_return;
   }
 
-  co_await jobs_->ack(job.entry_id);
+  // The result is committed, so the job has succeeded whatever the
+  // acknowledgement does next; a failed ack only means a later duplicate.
   if (metrics_ && result.outcome == domain::run_outcome::succeeded) {
     metrics_->count(job.message.job_type, "succeeded");
     metrics_->observe_duration(job.message.job_type, "succeeded", steady_clock::now() - started);
@@ -249,6 +252,7 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
                 result.outcome == domain::run_outcome::succeeded ? "job succeeded" : "job had already succeeded",
                 {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type}, {"attempt", attempts},
                  {"rows", result.rows}, {"bytes", result.bytes}, {"duration_ms", milliseconds_since(started)}});
+  co_await jobs_->ack(job.entry_id);
 }
 
 asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int attempts, const std::string& error) {
@@ -265,10 +269,12 @@ asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int
     } catch (const std::exception& e) {
       bookkeeping_error = e.what();
     }
-    if (metrics_) metrics_->count(job.message.job_type, "retried");
-    obs::log_warning(logger, context, "job failed, retrying",
-                     {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type}, {"attempt", attempts},
-                      {"retry_in_ms", delay.count()}, {"error", error}});
+    if (bookkeeping_error.empty()) {
+      if (metrics_) metrics_->count(job.message.job_type, "retried");
+      obs::log_warning(logger, context, "job failed, retrying",
+                       {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type}, {"attempt", attempts},
+                        {"retry_in_ms", delay.count()}, {"error", error}});
+    }
   } else {
     try {
       co_await exports_.mark_failure(id, error);
@@ -276,29 +282,32 @@ asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int
     } catch (const std::exception& e) {
       bookkeeping_error = e.what();
     }
-    if (metrics_) metrics_->count(job.message.job_type, "failed");
-    obs::log_error(logger, context, "job failed permanently, moved to the dead-letter stream",
-                   {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type}, {"attempt", attempts},
-                    {"error", error}});
+    if (bookkeeping_error.empty()) {
+      if (metrics_) metrics_->count(job.message.job_type, "failed");
+      obs::log_error(logger, context, "job failed permanently, moved to the dead-letter stream",
+                     {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type}, {"attempt", attempts},
+                      {"error", error}});
+    }
   }
 
   if (!bookkeeping_error.empty()) {
-    // The message stays pending, so the job is reclaimed and tried again later.
+    // The message stays pending, so the job is reclaimed and tried again
+    // after the visibility timeout.
     obs::log_error(logger, context, "could not record the job failure, leaving the message pending",
-                   {{"job_id", id}, {"error", bookkeeping_error}});
+                   {{"job_id", id}, {"attempt", attempts}, {"error", error}, {"bookkeeping_error", bookkeeping_error}});
   }
 }
 
-// NOTE: a job that waits in a backlog longer than republish_after is
-// published twice. The second delivery finds it finished and is only
-// acknowledged, but a long backlog grows by such duplicates.
+// NOTE: a job that waits in a backlog, or runs, longer than republish_after
+// is published twice. The second delivery finds it finished or busy and is
+// only acknowledged, but a long backlog grows by such duplicates.
 asio::awaitable<void> job_runner::republish_lost_jobs() {
   const auto lost = co_await exports_.take_unpublished(options_.republish_after, republish_batch);
   for (const auto& job : lost) {
     queue::job_message message{job.id, std::string(domain::export_job_type), 1, job.traceparent, job.request_id};
     co_await jobs_->publish(message);
-    obs::log_warning(logger, {job.request_id, {}, {}}, "published a PENDING job again because its message was lost",
-                     {{"job_id", job.id}, {"pending_for_s_at_least", options_.republish_after.count()}});
+    obs::log_warning(logger, {job.request_id, {}, {}}, "published an unfinished job again because its message may be lost",
+                     {{"job_id", job.id}, {"state", job.state}, {"idle_for_s_at_least", options_.republish_after.count()}});
   }
 }
 

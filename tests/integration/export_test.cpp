@@ -222,6 +222,8 @@ TEST_F(ExportTest, InvalidRequestsAreRejected) {
   EXPECT_EQ(web.post_json("/export", R"({"filters": {"done": "yes"}})").status, 400);
   EXPECT_EQ(web.post_json("/export", R"({"filters": {"owner": 1}})").status, 400);
   EXPECT_EQ(web.post_json("/export", R"({"filters": [true]})").status, 400);
+  EXPECT_EQ(web.post_json("/export", R"({"done": true})").status, 400);
+  EXPECT_EQ(web.post_json("/export", R"({"filter": {"done": true}})").status, 400);
   EXPECT_EQ(web.post_json("/export", "{not json").status, 400);
   EXPECT_EQ(web.request("POST", "/export", R"({"filters": {}})", {{"Content-Type", "text/plain"}}).status, 415);
   EXPECT_EQ(web.get("/export").status, 405);
@@ -354,7 +356,25 @@ TEST_F(WorkerFaultTest, LostMessageIsPublishedAgain) {
   auto status = wait_until_ready(web, id);
   EXPECT_EQ(status.at("state").as_string(), "SUCCESS");
   EXPECT_EQ(status.at("info").as_int64(), 1);
-  EXPECT_EQ(wait_for_job_logs(*worker, "published a PENDING job again because its message was lost", id, 1), 1u);
+  EXPECT_EQ(wait_for_job_logs(*worker, "published an unfinished job again because its message may be lost", id, 1), 1u);
+  EXPECT_EQ(worker->stop(SIGTERM), 0);
+}
+
+TEST_F(WorkerFaultTest, StartedJobWithLostMessageFinishes) {
+  sql_session session(required_env("TODO_TEST_APP_DATABASE_URL"));
+  session.exec("INSERT INTO todos (text, position) VALUES ('stranded', 1)");
+  // A worker died mid-run and Redis then lost the message: the row is STARTED
+  // with nothing on the stream.
+  const std::string id =
+      session
+          .column("INSERT INTO export_jobs (id, state, attempts, published_at) "
+                  "VALUES (gen_random_uuid(), 'STARTED', 1, now() - interval '1 hour') RETURNING id")
+          .at(0);
+
+  auto worker = start_worker({{"JOB_REPUBLISH_AFTER_S", "1"}});
+  auto status = wait_until_ready(web, id);
+  EXPECT_EQ(status.at("state").as_string(), "SUCCESS");
+  EXPECT_EQ(scalar("SELECT attempts FROM export_jobs WHERE id = '" + id + "'"), "2");
   EXPECT_EQ(worker->stop(SIGTERM), 0);
 }
 

@@ -111,10 +111,12 @@ TEST_F(JobStream, EnsureGroupTwiceIsHarmless) {
   EXPECT_EQ(run(jobs_->read("w", 10, 0ms)).size(), 1u) << "the second call must not reset the group";
 }
 
-TEST_F(JobStream, GroupStartsAtEndOfExistingStream) {
+TEST_F(JobStream, GroupDeliversEarlierEntries) {
   run_command({"XADD", jobs_->names().stream, "*", "job_id", "old", "job_type", "export", "attempt", "1"});
   run(jobs_->ensure_group());
-  EXPECT_TRUE(run(jobs_->read("w", 10, 0ms)).empty()) << "entries from before the group are not delivered";
+  const auto received = run(jobs_->read("w", 10, 0ms));
+  ASSERT_EQ(received.size(), 1u) << "a job published before the group existed must still be delivered";
+  EXPECT_EQ(received[0].message.job_id, "old");
 }
 
 TEST_F(JobStream, ReadRecreatesMissingGroup) {
