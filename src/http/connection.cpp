@@ -278,9 +278,20 @@ class session {
     co_return true;
   }
 
+  // Sends the response piece by piece and restarts the write timeout after
+  // each piece, so the timeout cuts off a stalled client, not a slow one
+  // downloading a large export.
   asio::awaitable<bool> write_response(response& res, const request_context& context) {
-    conn_->stream.expires_after(options_->write_timeout);
-    auto [ec, bytes] = co_await beast_http::async_write(conn_->stream, res, use_tuple);
+    beast_http::response_serializer<beast_http::string_body> serializer(res);
+    error_code ec;
+    while (!serializer.is_done()) {
+      conn_->stream.expires_after(options_->write_timeout);
+      auto [write_ec, bytes] = co_await beast_http::async_write_some(conn_->stream, serializer, use_tuple);
+      if (write_ec) {
+        ec = write_ec;
+        break;
+      }
+    }
     if (ec) {
       obs::log_info(logger, context.log(), "http response write failed",
                     {{"connection_id", conn_->id}, {"client_ip", context.client_ip}, {"error", ec.message()}});

@@ -22,7 +22,7 @@ struct server_options {
   std::chrono::seconds header_timeout{10};          // to receive a full request header
   std::chrono::seconds body_timeout{30};            // to receive the body after the header
   std::chrono::seconds idle_timeout{60};            // keep-alive wait for the next request
-  std::chrono::seconds write_timeout{30};           // to send one response
+  std::chrono::seconds write_timeout{30};           // with no progress while sending a response
   std::size_t max_connections = 10000;              // past this, the oldest connections are closed
   std::vector<config::cidr> trusted_proxies;        // peers whose X-Forwarded-For is believed
   std::string environment;                          // APP_ENV, for logs

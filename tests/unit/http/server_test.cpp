@@ -268,6 +268,40 @@ TEST_F(ServerTest, ConnectionLimitClosesOldestIdle) {
   EXPECT_TRUE(is_closed_by_peer(idle.front()->wait_for_close()));
 }
 
+TEST_F(ServerTest, SlowSteadyReaderGetsWholeBody) {
+  constexpr std::size_t body_size = 16 * 1024 * 1024;
+  routes_->add(beast_http::verb::get, "/large", "large",
+               [](const todo::http::request& req, todo::http::request_context&) -> asio::awaitable<todo::http::response> {
+                 todo::http::response res{beast_http::status::ok, req.version()};
+                 res.body() = std::string(body_size, 'x');
+                 res.prepare_payload();
+                 co_return res;
+               });
+  todo::http::server_options options;
+  options.write_timeout = std::chrono::seconds(1);
+  start_server(options);
+
+  // The whole transfer takes longer than the write timeout, but the client
+  // never stops reading for that long.
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port()});
+  const std::string request = get_request("/large");
+  asio::write(socket, asio::buffer(request));
+  std::size_t received = 0;
+  std::vector<char> chunk(256 * 1024);
+  const auto started = std::chrono::steady_clock::now();
+  boost::system::error_code ec;
+  while (received < body_size && !ec) {
+    received += socket.read_some(asio::buffer(chunk), ec);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a slow client, on purpose
+  }
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_GE(received, body_size);
+  EXPECT_GT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1))
+      << "the transfer was faster than the timeout, so the test proved nothing";
+}
+
 TEST_F(ServerTest, BodyWithinLimitReachesHandler) {
   todo::http::server_options options;
   options.max_body_bytes = 100;
