@@ -175,15 +175,13 @@ struct connection::impl {
   [[noreturn]] void timed_out(const op_deadline& deadline) {
     broken = true;
     const auto budget = static_cast<long long>(deadline.budget.count());
-    if (!deadline.connecting) {
-      // TODO: take the caller's obs::log_context through pool::query, so this
-      // line carries the request_id of the request that waited.
-      obs::log_warning(logger, {}, "database statement timed out",
-                       {{"timeout_ms", budget}, {"statement", statement_excerpt(deadline.operation)}});
+    // Not logged here: the caller logs the error with its request_id, and
+    // the message names the statement (placeholders only, never values).
+    if (deadline.connecting) {
+      throw error(errc::timeout, "database timeout after " + std::to_string(budget) + " ms while connecting");
     }
-    throw error(errc::timeout, "database timeout after " + std::to_string(budget) + " ms while " +
-                                   (deadline.connecting ? std::string("connecting")
-                                                                       : std::string("running a statement")));
+    throw error(errc::timeout, "database timeout after " + std::to_string(budget) +
+                                   " ms while running: " + statement_excerpt(deadline.operation));
   }
 
   /// Sends what libpq has buffered, waiting for the socket to take it.
