@@ -1,6 +1,7 @@
 #include "worker/job_metrics.hpp"
 
 #include "obs/log.hpp"
+#include "todo/export_job.hpp"
 
 #include <array>
 
@@ -25,14 +26,21 @@ job_metrics::job_metrics(obs::registry& registry, std::string environment, std::
                                         "Run time of background jobs by job type and outcome.",
                                         {"job_type", "status", "environment"}, job_duration_buckets_seconds)),
       depth_(registry.add_gauge("background_queue_depth",
-                                "Jobs in the queue: waiting, in_progress (delivered, not acknowledged), "
-                                "delayed (retries not yet due) and dead (dead-letter stream).",
+                                "Jobs in the queue, sampled with each heartbeat (every 5 s): waiting, in_progress "
+                                "(delivered, not acknowledged), delayed (retries not yet due) and dead (dead-letter "
+                                "stream).",
                                 {"job_type", "state"})),
       heartbeat_(registry
                      .add_gauge("worker_heartbeat_timestamp_seconds",
                                 "Unix time of this worker's last heartbeat written to Redis.", {"worker_id"})
                      .with({worker_id})),
-      environment_(std::move(environment)) {}
+      environment_(std::move(environment)) {
+  // Every series starts at 0, so that increase() sees the first failure
+  // after a restart instead of a series that appears already at 1.
+  for (std::string_view status : {"started", "succeeded", "failed", "retried"}) {
+    jobs_.with({domain::export_job_type, status, environment_});
+  }
+}
 
 void job_metrics::count(std::string_view job_type, std::string_view status) noexcept {
   try {
