@@ -12,6 +12,7 @@ void append_head(std::string& out, std::string_view title) {
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
   append_html_escaped(out, title);
   out += "</title>\n<link rel=\"stylesheet\" href=\"/static/app.css?v=1\">\n";
+  out += "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n";
   out += "<script src=\"/static/app.js?v=1\" defer></script>\n</head>\n<body>\n";
 }
 
