@@ -120,7 +120,7 @@ start_redis() {
     redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
     sleep 0.1
   done
-  die "Redis did not answer on port $REDIS_PORT; see $folder/redis.log"
+  die "Redis did not respond to PING on port $REDIS_PORT; see $folder/redis.log"
 }
 
 stop_redis() {

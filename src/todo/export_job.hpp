@@ -19,7 +19,7 @@ inline constexpr std::string_view failure = "FAILURE";
 /// The job type of a CSV export, on the stream and in export_jobs.job_type.
 inline constexpr std::string_view export_job_type = "export_csv";
 
-/// Which todos an export includes.
+/// The filter that selects the todos of an export.
 struct export_filters {
   std::optional<bool> done;  // nullopt: all todos
 

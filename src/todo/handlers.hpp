@@ -22,7 +22,7 @@ struct handler_services {
   std::shared_ptr<db::pool> database;
   std::shared_ptr<const http::static_files> static_files;  // may be null, so /static/* returns 404
   export_store exports;
-  std::shared_ptr<queue::client> redis;     // may be null: export routes then answer 503
+  std::shared_ptr<queue::client> redis;     // may be null: export routes then return 503
   std::shared_ptr<queue::job_stream> jobs;  // may be null, as redis
   obs::counter* jobs_enqueued = nullptr;    // background_jobs_total{status="enqueued"}; may be null
 };

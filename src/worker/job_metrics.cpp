@@ -35,8 +35,8 @@ job_metrics::job_metrics(obs::registry& registry, std::string environment, std::
                                 "Unix time of this worker's last heartbeat written to Redis.", {"worker_id"})
                      .with({worker_id})),
       environment_(std::move(environment)) {
-  // Every series starts at 0, so that increase() sees the first failure
-  // after a restart instead of a series that appears already at 1.
+  // Every series starts at 0, so that increase() counts the first failure
+  // after a restart. A series that first appears at 1 would count nothing.
   for (std::string_view status : {"started", "succeeded", "failed", "retried"}) {
     jobs_.with({domain::export_job_type, status, environment_});
   }

@@ -51,7 +51,8 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
       field += c;
     }
   }
-  EXPECT_TRUE(field.empty() && record.empty()) << "CSV does not end with CRLF";
+  EXPECT_TRUE(field.empty()) << "CSV does not end with CRLF";
+  EXPECT_TRUE(record.empty()) << "CSV does not end with CRLF";
   return records;
 }
 

@@ -177,7 +177,7 @@ TEST(WorkerMetrics, JobCountersFollowExports) {
   reset_todos();
   web_process& web = shared_web();
   auto worker = start_worker();
-  // Every status starts at 0, so increase() sees a first failure.
+  // Every status starts at 0, so increase() counts a first failure.
   const auto at_start = worker->get("/metrics").body;
   EXPECT_EQ(sample_value(at_start,
                          "background_jobs_total{job_type=\"export_csv\",status=\"failed\",environment=\"test\"}"),
