@@ -2,6 +2,7 @@
 
 #include "startup.hpp"
 #include "telemetry.hpp"
+#include "tracing.hpp"
 
 #include "config/database_url.hpp"
 #include "config/web_config.hpp"
@@ -58,9 +59,11 @@ std::size_t raise_file_limit() {
 int main() {
   todo::config::web_config config;
   todo::queue::redis_url broker;
+  todo::app::tracing_plan tracing_plan;
   try {
     config = todo::config::load_web_config(todo::config::env::from_process());
     broker = todo::app::parse_broker(config.broker);
+    tracing_plan = todo::app::plan_tracing(config.tracing);
   } catch (const todo::config::config_error& e) {
     // The logger is not running yet, so this one message goes to stderr.
     std::cerr << "todo-web: invalid configuration: " << e.what() << '\n';
@@ -75,6 +78,7 @@ int main() {
                        {"threads", config.web_threads},
                        {"db_pool_size", config.db_pool_size},
                        {"broker", broker.endpoint()},
+                       {"tracing", tracing_plan.enabled},
                        {"database_url", todo::config::redact_database_url(config.database_url)}});
 
   std::shared_ptr<const todo::http::static_files> static_files;
@@ -87,8 +91,11 @@ int main() {
     return 1;
   }
 
-  asio::io_context io(static_cast<int>(config.web_threads));
+  // Declared before the io_context so that it outlives every span that
+  // coroutines destroyed with the io_context may still hold.
   auto metrics = todo::app::make_metrics_registry();
+  todo::app::tracing_runtime tracing(tracing_plan, *metrics);
+  asio::io_context io(static_cast<int>(config.web_threads));
   auto database = todo::db::pool::create(
       io.get_executor(), todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout,
                                                 &todo::db::add_pool_wait_histogram(*metrics)});
@@ -110,6 +117,7 @@ int main() {
   server_options.trusted_proxies = config.trusted_proxies;
   server_options.environment = config.app_env;
   server_options.metrics = std::make_shared<todo::http::request_metrics>(*metrics, config.app_env);
+  server_options.tracing = {tracing.tracer(), {"health_check", "readiness_check", "metrics"}};
   auto server = std::make_shared<todo::http::server>(io, server_options, routes);
 
   std::atomic<bool> stopping{false};
@@ -176,6 +184,7 @@ int main() {
   io.run();
   for (auto& thread : threads) thread.join();
 
+  tracing.shutdown(todo::app::trace_flush_timeout(config.tracing));
   todo::obs::stop_logging();
   return exit_code.load();
 }

@@ -3,6 +3,7 @@
 
 #include "startup.hpp"
 #include "telemetry.hpp"
+#include "tracing.hpp"
 
 #include "config/database_url.hpp"
 #include "config/worker_config.hpp"
@@ -60,9 +61,11 @@ std::shared_ptr<todo::http::router> health_routes(std::shared_ptr<todo::worker::
 int main() {
   todo::config::worker_config config;
   todo::queue::redis_url broker;
+  todo::app::tracing_plan tracing_plan;
   try {
     config = todo::config::load_worker_config(todo::config::env::from_process());
     broker = todo::app::parse_broker(config.broker);
+    tracing_plan = todo::app::plan_tracing(config.tracing);
   } catch (const todo::config::config_error& e) {
     // The logger is not running yet, so this one message goes to stderr.
     std::cerr << "todo-worker: invalid configuration: " << e.what() << '\n';
@@ -77,11 +80,15 @@ int main() {
                        {"concurrency", config.concurrency},
                        {"metrics_port", config.metrics_port},
                        {"broker", broker.endpoint()},
+                       {"tracing", tracing_plan.enabled},
                        {"database_url", todo::config::redact_database_url(config.database_url)}});
 
   const unsigned thread_count = std::clamp(config.concurrency, 1u, std::max(1u, std::thread::hardware_concurrency()));
-  asio::io_context io(static_cast<int>(thread_count));
+  // Declared before the io_context so that it outlives every span that
+  // coroutines destroyed with the io_context may still hold.
   auto metrics = todo::app::make_metrics_registry();
+  todo::app::tracing_runtime tracing(tracing_plan, *metrics);
+  asio::io_context io(static_cast<int>(thread_count));
 
   auto database = todo::db::pool::create(
       io.get_executor(), todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout,
@@ -93,8 +100,9 @@ int main() {
       io.get_executor(), todo::queue::client_options{broker, config.concurrency + 3, config.redis_timeout});
   auto jobs = std::make_shared<todo::queue::job_stream>(redis);
   auto job_metrics = std::make_shared<todo::worker::job_metrics>(*metrics, config.app_env, config.worker_id);
-  auto runner = std::make_shared<todo::worker::job_runner>(
-      database, jobs, todo::worker::job_runner_options::from(config), job_metrics);
+  auto runner_options = todo::worker::job_runner_options::from(config);
+  runner_options.tracer = tracing.tracer();
+  auto runner = std::make_shared<todo::worker::job_runner>(database, jobs, runner_options, job_metrics);
 
   todo::http::server_options server_options;
   server_options.endpoint = {asio::ip::make_address(config.bind_address), config.metrics_port};
@@ -185,6 +193,7 @@ int main() {
   io.run();
   for (auto& thread : threads) thread.join();
 
+  tracing.shutdown(todo::app::trace_flush_timeout(config.tracing));
   todo::obs::stop_logging();
   return exit_code.load();
 }

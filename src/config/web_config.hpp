@@ -2,6 +2,7 @@
 
 #include "config/cidr.hpp"
 #include "config/env.hpp"
+#include "config/tracing_config.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -38,6 +39,7 @@ struct web_config {
   std::size_t max_connections = 10000;         // MAX_CONNECTIONS, open client connections
   broker_setting broker;                       // CELERY_BROKER_URL or REDIS_URL
   std::chrono::milliseconds redis_timeout{2000};  // REDIS_TIMEOUT_MS, per command and per connect
+  tracing_config tracing;                      // TRACING_ENABLED and the OTEL_* variables
 };
 
 /// Reads and validates every variable. Throws config_error naming the first

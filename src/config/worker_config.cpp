@@ -64,6 +64,7 @@ worker_config load_worker_config(const env& environment) {
   config.export_retention = std::chrono::hours(environment.get_int("EXPORT_RETENTION_H", 24, 1, 24 * 365));
   config.republish_after = std::chrono::seconds(environment.get_int("JOB_REPUBLISH_AFTER_S", 300, 1, 86400));
   config.export_batch_rows = static_cast<unsigned>(environment.get_int("EXPORT_BATCH_ROWS", 5000, 1, 1000000));
+  config.tracing = load_tracing_config(environment, "todo-worker");
   return config;
 }
 

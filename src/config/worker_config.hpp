@@ -29,6 +29,7 @@ struct worker_config {
   std::chrono::seconds republish_after{300};       // JOB_REPUBLISH_AFTER_S, PENDING jobs published again after
   unsigned export_batch_rows = 5000;               // EXPORT_BATCH_ROWS, rows fetched per round trip
   std::chrono::seconds shutdown_timeout{8};        // SHUTDOWN_TIMEOUT_S, to finish the running job
+  tracing_config tracing;                          // TRACING_ENABLED and the OTEL_* variables
 };
 
 /// Reads and validates every variable. Throws config_error naming the first

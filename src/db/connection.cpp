@@ -1,6 +1,7 @@
 #include "db/connection.hpp"
 
 #include "db/error.hpp"
+#include "db/query_span.hpp"
 #include "obs/log.hpp"
 
 #include <boost/asio/deferred.hpp>
@@ -93,6 +94,9 @@ struct op_deadline {
 
 struct connection::impl {
   explicit impl(asio::any_io_executor executor) : socket(executor), timer(executor) {}
+
+  obs::trace_parent trace;  // parent of the spans of this connection's statements
+  query_server server;      // database, host and port, for span attributes
 
   ~impl() { close(); }
 
@@ -325,6 +329,7 @@ asio::awaitable<std::unique_ptr<connection>> connection::connect(asio::any_io_ex
   state.watch_socket();
   if (PQsetnonblocking(raw, 1) != 0) throw error(errc::unavailable, connection_message(raw));
   PQsetNoticeReceiver(raw, &log_notice, nullptr);
+  state.server = query_server{PQdb(raw), PQhost(raw), PQport(raw)};
   obs::log_debug(logger, {}, "database connection opened", {{"backend_pid", PQbackendPID(raw)}});
   co_return conn;
 }
@@ -332,36 +337,52 @@ asio::awaitable<std::unique_ptr<connection>> connection::connect(asio::any_io_ex
 asio::awaitable<result> connection::query(std::string_view sql, const params& parameters,
                                           std::chrono::milliseconds timeout) {
   impl& state = *impl_;
-  state.check_usable();
-  const op_deadline deadline{clock_type::now() + timeout, timeout, sql};
-  std::string text(sql);
-  std::string name;
-  if (auto found = state.statements.find(text); found != state.statements.end()) {
-    name = found->second;
-  } else {
-    name = "s" + std::to_string(state.next_statement++);
-    state.check_sent(PQsendPrepare(state.handle.get(), name.c_str(), text.c_str(),
-                                   static_cast<int>(parameters.size()), nullptr));
-    co_await state.finish(deadline);
-    state.statements.emplace(text, name);
-  }
+  auto span = start_query_span(state.trace, sql, state.server);
+  try {
+    state.check_usable();
+    const op_deadline deadline{clock_type::now() + timeout, timeout, sql};
+    std::string text(sql);
+    std::string name;
+    if (auto found = state.statements.find(text); found != state.statements.end()) {
+      name = found->second;
+    } else {
+      name = "s" + std::to_string(state.next_statement++);
+      state.check_sent(PQsendPrepare(state.handle.get(), name.c_str(), text.c_str(),
+                                     static_cast<int>(parameters.size()), nullptr));
+      co_await state.finish(deadline);
+      state.statements.emplace(text, name);
+    }
 
-  std::vector<const char*> values;
-  values.reserve(parameters.size());
-  for (const auto& parameter : parameters) values.push_back(parameter ? parameter->c_str() : nullptr);
-  state.check_sent(PQsendQueryPrepared(state.handle.get(), name.c_str(), static_cast<int>(values.size()),
-                                       values.data(), nullptr, nullptr, 0));
-  co_return co_await state.finish(deadline);
+    std::vector<const char*> values;
+    values.reserve(parameters.size());
+    for (const auto& parameter : parameters) values.push_back(parameter ? parameter->c_str() : nullptr);
+    state.check_sent(PQsendQueryPrepared(state.handle.get(), name.c_str(), static_cast<int>(values.size()),
+                                         values.data(), nullptr, nullptr, 0));
+    auto rows = co_await state.finish(deadline);
+    if (span.recording()) span.set_attribute("db.response.returned_rows", static_cast<std::int64_t>(rows.rows()));
+    co_return rows;
+  } catch (const error& failure) {
+    record_query_failure(span, failure);
+    throw;
+  }
 }
 
 asio::awaitable<void> connection::execute(std::string_view sql, std::chrono::milliseconds timeout) {
   impl& state = *impl_;
-  state.check_usable();
-  const op_deadline deadline{clock_type::now() + timeout, timeout, sql};
-  const std::string text(sql);
-  state.check_sent(PQsendQuery(state.handle.get(), text.c_str()));
-  co_await state.finish(deadline);
+  auto span = start_query_span(state.trace, sql, state.server);
+  try {
+    state.check_usable();
+    const op_deadline deadline{clock_type::now() + timeout, timeout, sql};
+    const std::string text(sql);
+    state.check_sent(PQsendQuery(state.handle.get(), text.c_str()));
+    co_await state.finish(deadline);
+  } catch (const error& failure) {
+    record_query_failure(span, failure);
+    throw;
+  }
 }
+
+void connection::set_trace_parent(const obs::trace_parent& parent) noexcept { impl_->trace = parent; }
 
 bool connection::healthy() const noexcept { return impl_->healthy(); }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "db/result.hpp"
+#include "obs/tracer.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -50,6 +51,11 @@ class connection {
   /// Runs SQL text without parameters through the simple query protocol;
   /// it may hold several statements (used by migrations and BEGIN/COMMIT).
   boost::asio::awaitable<void> execute(std::string_view sql, std::chrono::milliseconds timeout);
+
+  /// Makes every later query() and execute() a CLIENT span under `parent`,
+  /// until another parent is set; an empty parent stops the spans. The pool
+  /// sets it for each borrower and clears it when the connection comes back.
+  void set_trace_parent(const obs::trace_parent& parent) noexcept;
 
   /// False once a timeout or a socket error has left the connection unusable.
   bool healthy() const noexcept;

@@ -172,6 +172,7 @@ pool_stats pool::stats() const {
 
 void pool::give_back(std::unique_ptr<connection> conn) noexcept {
   if (!conn) return;
+  conn->set_trace_parent({});
   state& s = *state_;
   const bool reusable = conn->healthy() && conn->idle_in_transaction_block();
   if (!reusable) {
@@ -428,9 +429,11 @@ void pool::connect_failed(const error& failure) noexcept {
   }
 }
 
-asio::awaitable<result> pool::query(std::string_view sql, const params& parameters) {
+asio::awaitable<result> pool::query(std::string_view sql, const params& parameters,
+                                    const obs::trace_parent& trace) {
   for (int attempt = 0;; ++attempt) {
     pooled_connection conn = co_await acquire();
+    conn->set_trace_parent(trace);
     try {
       co_return co_await conn->query(sql, parameters, timeout());
     } catch (const error& failure) {
@@ -481,9 +484,10 @@ void pool::close() {
 
 namespace detail {
 
-asio::awaitable<pooled_connection> begin_transaction(pool& owner) {
+asio::awaitable<pooled_connection> begin_transaction(pool& owner, const obs::trace_parent& trace) {
   for (int attempt = 0;; ++attempt) {
     pooled_connection conn = co_await owner.acquire();
+    conn->set_trace_parent(trace);
     try {
       co_await conn->execute("BEGIN", owner.timeout());
       co_return std::move(conn);

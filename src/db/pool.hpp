@@ -77,7 +77,9 @@ class pool : public std::enable_shared_from_this<pool> {
   /// When the connection had sat idle and turns out dead (errc::unavailable),
   /// the idle connections are dropped and the statement is tried once more
   /// on a fresh connection; a connection opened for this call is not retried.
-  boost::asio::awaitable<result> query(std::string_view sql, const params& parameters = {});
+  /// With a non-empty `trace`, the statement is a CLIENT span under it.
+  boost::asio::awaitable<result> query(std::string_view sql, const params& parameters = {},
+                                       const obs::trace_parent& trace = {});
 
   /// Checks that PostgreSQL answers "SELECT 1" within the timeout.
   boost::asio::awaitable<bool> ping();
@@ -106,9 +108,16 @@ class pool : public std::enable_shared_from_this<pool> {
 };
 
 /// Runs `body(connection&)` inside BEGIN ... COMMIT, rolling back when it throws.
-/// The body must be a coroutine returning awaitable<T>.
+/// The body must be a coroutine returning awaitable<T>. With a non-empty
+/// `trace`, every statement, BEGIN and COMMIT included, is a span under it.
 template <typename Body>
-auto with_transaction(pool& owner, Body body) -> decltype(body(std::declval<connection&>()));
+auto with_transaction(pool& owner, obs::trace_parent trace, Body body)
+    -> decltype(body(std::declval<connection&>()));
+
+template <typename Body>
+auto with_transaction(pool& owner, Body body) -> decltype(body(std::declval<connection&>())) {
+  return with_transaction(owner, obs::trace_parent{}, std::move(body));
+}
 
 }  // namespace todo::db
 

@@ -19,7 +19,7 @@ namespace detail {
 /// Borrows a connection and runs BEGIN on it. When a reused connection turns
 /// out dead, the idle connections are dropped and BEGIN is tried once more on
 /// a fresh one (nothing has run yet, so this is always safe).
-boost::asio::awaitable<pooled_connection> begin_transaction(pool& owner);
+boost::asio::awaitable<pooled_connection> begin_transaction(pool& owner, const obs::trace_parent& trace);
 
 /// COMMIT. When the body swallowed an error, the transaction is already
 /// aborted and COMMIT would silently roll it back: it is rolled back and
@@ -41,10 +41,11 @@ struct awaitable_value<boost::asio::awaitable<T, Executor>> {
 }  // namespace detail
 
 template <typename Body>
-auto with_transaction(pool& owner, Body body) -> decltype(body(std::declval<connection&>())) {
+auto with_transaction(pool& owner, obs::trace_parent trace, Body body)
+    -> decltype(body(std::declval<connection&>())) {
   using value_type = typename detail::awaitable_value<decltype(body(std::declval<connection&>()))>::type;
 
-  pooled_connection conn = co_await detail::begin_transaction(owner);
+  pooled_connection conn = co_await detail::begin_transaction(owner, trace);
   // No co_await may appear inside a handler: remember the failure, roll back
   // after the handler, then rethrow.
   std::exception_ptr failure;

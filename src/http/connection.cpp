@@ -184,7 +184,7 @@ class session {
     }
 
     const request req = parser.release();
-    auto res = co_await dispatch_request(*routes_, req, context);
+    auto res = co_await dispatch_request(*routes_, req, context, options_->tracing);
     const bool keep_alive = req.keep_alive() && res.keep_alive() && !conn_->stopping;
     finalize_response(res, req, context, keep_alive);
 
@@ -192,6 +192,8 @@ class session {
     const bool written = co_await write_response(res, context);
     record_request(context, {req.method_string(), path_for_log(req.target()), res.result_int(),
                          req[beast_http::field::user_agent]});
+    finish_server_span(context.span, res.result_int());
+    context.span.end();
     if (!written) co_return next_step::close;
     if (keep_alive) co_return next_step::keep_alive;
 
@@ -206,7 +208,7 @@ class session {
   void observe_request(const request_context& context, std::string_view method, unsigned status) const noexcept {
     if (!options_->metrics) return;
     options_->metrics->request_finished(method, context.route_name, status,
-                                        std::chrono::steady_clock::now() - context.received_at);
+                                        std::chrono::steady_clock::now() - context.received_at, context.span);
   }
 
   // Writes the access line, after the response was sent or the write failed.
@@ -217,6 +219,7 @@ class session {
   request_context make_context(const request& header) const {
     request_context context;
     context.received_at = std::chrono::steady_clock::now();
+    if (options_->tracing.tracer != nullptr) context.received_unix_nano = obs::unix_nano_now();
     context.request_id = choose_request_id(header["X-Request-ID"]);
     context.client_ip = resolve_client_ip(peer_address_, joined_forwarded_for(header), options_->trusted_proxies);
     return context;

@@ -37,12 +37,18 @@ void request_metrics::request_started() noexcept { in_flight_.inc(); }
 void request_metrics::request_finished_in_flight() noexcept { in_flight_.dec(); }
 
 void request_metrics::request_finished(std::string_view method, std::string_view endpoint, unsigned status,
-                                       std::chrono::steady_clock::duration elapsed) noexcept {
+                                       std::chrono::steady_clock::duration elapsed,
+                                       const obs::active_span& span) noexcept {
   try {
     const std::string status_text = std::to_string(status);
     auto& series = duration_.with({method_label(method), endpoint.empty() ? "bad_request" : endpoint,
                                    status_text, environment_});
-    series.observe(std::chrono::duration<double>(elapsed).count());
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    if (span.sampled()) {
+      series.observe(seconds, obs::exemplar{span.trace_id_hex(), span.span_id_hex(), std::nullopt});
+    } else {
+      series.observe(seconds);
+    }
   } catch (const std::exception& e) {
     obs::log_error("todo.http", {}, "recording request metrics failed", {{"error", e.what()}});
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "obs/metrics.hpp"
+#include "obs/tracer.hpp"
 
 #include <chrono>
 #include <memory>
@@ -21,8 +22,9 @@ class request_metrics {
 
   void request_started() noexcept;
   void request_finished_in_flight() noexcept;
+  /// Observes the duration, with the span's trace id as the exemplar when the span is sampled.
   void request_finished(std::string_view method, std::string_view endpoint, unsigned status,
-                        std::chrono::steady_clock::duration elapsed) noexcept;
+                        std::chrono::steady_clock::duration elapsed, const obs::active_span& span = {}) noexcept;
 
  private:
   obs::histogram_family& duration_;

@@ -6,6 +6,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <exception>
 
 namespace todo::http {
@@ -56,7 +57,7 @@ std::optional<std::string> request_target_path(std::string_view target) {
 }
 
 boost::asio::awaitable<response> dispatch_request(const router& routes, const request& req,
-                                                  request_context& context) {
+                                                  request_context& context, const request_tracing& tracing) {
   if (auto problem = framing_problem(req)) {
     context.route_name = "bad_request";
     co_return json_error(req, context, beast_http::status::bad_request, *problem);
@@ -72,6 +73,12 @@ boost::asio::awaitable<response> dispatch_request(const router& routes, const re
   context.route_name = match.name;
   context.route_template = match.route_template;
   context.path_params = std::move(match.params);
+
+  if (tracing.tracer != nullptr &&
+      std::find(tracing.untraced_routes.begin(), tracing.untraced_routes.end(), context.route_name) ==
+          tracing.untraced_routes.end()) {
+    context.span = start_server_span(*tracing.tracer, req, context, *path);
+  }
 
   if (match.outcome == route_match::status::not_found) {
     co_return json_error(req, context, beast_http::status::not_found, "not found");
@@ -101,6 +108,8 @@ boost::asio::awaitable<response> dispatch_request(const router& routes, const re
   }
   if (res) co_return std::move(*res);
 
+  context.span.set_error(failure);
+
   obs::log_error(logger, context.log(), "request handler failed",
                  {{"route", context.route_name}, {"http.method", std::string_view(req.method_string())}, {"error", failure}});
   co_return json_error(req, context, beast_http::status::internal_server_error, "internal server error");
@@ -115,6 +124,7 @@ constexpr std::string_view content_security_policy =
 void finalize_response(response& res, const request& req, const request_context& context, bool keep_alive) {
   res.version(req.version());
   res.set("X-Request-ID", context.request_id);
+  if (context.span.valid()) res.set("traceparent", obs::format_traceparent(context.span.context()));
   res.set("X-Content-Type-Options", "nosniff");
   res.set("Content-Security-Policy", content_security_policy);
   res.set("Referrer-Policy", "same-origin");

@@ -3,6 +3,7 @@
 #include "config/cidr.hpp"
 #include "http/request_metrics.hpp"
 #include "http/router.hpp"
+#include "http/server_span.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,6 +28,7 @@ struct server_options {
   std::vector<config::cidr> trusted_proxies;        // peers whose X-Forwarded-For is believed
   std::string environment;                          // APP_ENV, for logs
   std::shared_ptr<request_metrics> metrics;         // null: requests are not measured
+  request_tracing tracing;                          // no tracer: requests are not traced
 };
 
 /// An HTTP/1.1 server: one coroutine per connection on a strand of the

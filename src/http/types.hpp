@@ -1,11 +1,13 @@
 #pragma once
 
 #include "obs/log.hpp"
+#include "obs/tracer.hpp"
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +29,16 @@ struct request_context {
   std::string route_template;            // such as "/toggle/{id}"
   std::vector<std::string> path_params;  // values of {…} segments, in order
   std::chrono::steady_clock::time_point received_at;
+  std::uint64_t received_unix_nano = 0;  // the same moment on the system clock, for spans
+  obs::active_span span;                 // the SERVER span; empty when the request is not traced
 
-  obs::log_context log() const noexcept { return obs::log_context{request_id, {}, {}}; }
+  /// The parent for spans of work done for this request, such as queries.
+  obs::trace_parent trace() const noexcept { return span.as_parent(); }
+
+  /// Ids for log lines: the request id, and the trace and span ids while traced.
+  obs::log_context log() const noexcept {
+    return obs::log_context{request_id, span.trace_id_hex(), span.span_id_hex()};
+  }
 };
 
 }  // namespace todo::http

@@ -1,6 +1,7 @@
 #include "queue/client.hpp"
 
 #include "queue/backoff.hpp"
+#include "queue/command_span.hpp"
 #include "queue/deadline.hpp"
 #include "queue/error.hpp"
 #include "obs/log.hpp"
@@ -356,9 +357,30 @@ asio::awaitable<reply> client::command(command_args args, std::chrono::milliseco
   co_return co_await conn->command(std::move(args), timeout);
 }
 
-asio::awaitable<std::vector<reply>> client::commands(std::vector<command_args> batch) {
-  auto conn = co_await acquire();
-  co_return co_await conn->commands(std::move(batch), state_->options.timeout);
+asio::awaitable<reply> client::command(command_args args, const obs::trace_parent& trace) {
+  if (!trace) co_return co_await command(std::move(args), state_->options.timeout);
+  std::vector<command_args> one;
+  one.push_back(std::move(args));
+  auto replies = co_await commands(std::move(one), trace);
+  co_return std::move(replies.front());
+}
+
+asio::awaitable<std::vector<reply>> client::commands(std::vector<command_args> batch, const obs::trace_parent& trace) {
+  auto span = start_command_span(trace, batch, state_->options.url);
+  try {
+    auto conn = co_await acquire();
+    auto replies = co_await conn->commands(std::move(batch), state_->options.timeout);
+    for (const auto& answer : replies) {
+      if (answer.type == reply_type::error) {
+        record_command_failure(span, "redis_error", answer.text);
+        break;
+      }
+    }
+    co_return replies;
+  } catch (const error& failure) {
+    record_command_failure(span, failure.code_value() == errc::timeout ? "timeout" : "unavailable", failure.what());
+    throw;
+  }
 }
 
 asio::awaitable<bool> client::ping() {

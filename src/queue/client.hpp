@@ -5,6 +5,8 @@
 #include "queue/reply.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include "obs/tracer.hpp"
+
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
@@ -88,8 +90,13 @@ class client : public std::enable_shared_from_this<client> {
   /// per concurrent blocking call on top of those for other work.
   boost::asio::awaitable<reply> command(command_args args, std::chrono::milliseconds timeout);
 
-  /// Runs several commands in one round trip on one pooled connection.
-  boost::asio::awaitable<std::vector<reply>> commands(std::vector<command_args> batch);
+  /// The same as a CLIENT span under `trace` (no span when it is empty).
+  boost::asio::awaitable<reply> command(command_args args, const obs::trace_parent& trace);
+
+  /// Runs several commands in one round trip on one pooled connection, as
+  /// one span under `trace` when it is not empty.
+  boost::asio::awaitable<std::vector<reply>> commands(std::vector<command_args> batch,
+                                                      const obs::trace_parent& trace = {});
 
   /// Sends PING and returns true when the reply is PONG within the timeout.
   /// Returns false instead of throwing queue::error.

@@ -97,13 +97,15 @@ asio::awaitable<void> job_stream::ensure_group() {
   obs::log_info(logger, {}, "job consumer group created", {{"stream", names_.stream}, {"group", names_.group}});
 }
 
-asio::awaitable<std::string> job_stream::publish(const job_message& message) {
+asio::awaitable<std::string> job_stream::publish(const job_message& message, const obs::trace_parent& trace) {
   command_args add{"XADD", names_.stream, "*"};
   append_fields(add, encode_job_message(message));
-  const reply added = co_await redis_->command(std::move(add));
+  const reply added = co_await redis_->command(std::move(add), trace);
   std::string entry_id = added.as_string("XADD");
 
-  obs::log_debug(logger, {message.request_id, {}, {}}, "job published",
+  const auto trace_hex = trace.trace_id_hex();
+  const auto span_hex = trace.span_id_hex();
+  obs::log_debug(logger, {message.request_id, trace_hex, span_hex}, "job published",
                  {{"job_id", message.job_id}, {"job_type", message.job_type}, {"entry_id", entry_id},
                   {"attempt", message.attempt}});
   co_return entry_id;
@@ -146,11 +148,11 @@ asio::awaitable<std::vector<delivery>> job_stream::read(std::string_view consume
   co_return co_await decode_or_dead_letter(std::move(entries), consumer);
 }
 
-asio::awaitable<bool> job_stream::ack(std::string_view entry_id) {
+asio::awaitable<bool> job_stream::ack(std::string_view entry_id, const obs::trace_parent& trace) {
   std::vector<command_args> commands;
   commands.push_back({"XACK", names_.stream, names_.group, std::string(entry_id)});
   commands.push_back({"XDEL", names_.stream, std::string(entry_id)});
-  const auto results = co_await run_transaction(*redis_, std::move(commands));
+  const auto results = co_await run_transaction(*redis_, std::move(commands), trace);
   const bool acknowledged = results[0].as_integer("XACK") == 1;
 
   obs::log_debug(logger, {}, "job acknowledged", {{"entry_id", entry_id}, {"was_pending", acknowledged}});
@@ -218,7 +220,8 @@ asio::awaitable<std::vector<delivery>> job_stream::reclaim(std::string_view cons
   co_return jobs;
 }
 
-asio::awaitable<bool> job_stream::retry_later(const delivery& job, std::chrono::milliseconds delay) {
+asio::awaitable<bool> job_stream::retry_later(const delivery& job, std::chrono::milliseconds delay,
+                                              const obs::trace_parent& trace) {
   job_message next = job.message;
   next.attempt += 1;
   const stream_fields fields = encode_job_message(next);
@@ -227,10 +230,12 @@ asio::awaitable<bool> job_stream::retry_later(const delivery& job, std::chrono::
   command_args eval{"EVAL", std::string(scripts::retry_later), "2", names_.stream, names_.delayed,
                     names_.group, job.entry_id, std::to_string(delay_ms)};
   append_fields(eval, fields);
-  const reply result = co_await redis_->command(std::move(eval));
+  const reply result = co_await redis_->command(std::move(eval), trace);
   const bool scheduled = result.as_integer("EVAL retry_later") == 1;
 
-  const obs::log_context context{next.request_id, {}, {}};
+  const auto trace_hex = trace.trace_id_hex();
+  const auto span_hex = trace.span_id_hex();
+  const obs::log_context context{next.request_id, trace_hex, span_hex};
   if (!scheduled) {
     obs::log_warning(logger, context, "job retry skipped because the entry is no longer pending",
                      {{"job_id", next.job_id}, {"entry_id", job.entry_id}});
@@ -254,9 +259,11 @@ asio::awaitable<std::size_t> job_stream::promote_due(std::size_t limit) {
 }
 
 asio::awaitable<std::string> job_stream::dead_letter(std::string_view entry_id, const job_message& message,
-                                                     std::string_view reason) {
-  const std::string dead_id = co_await dead_letter_fields(entry_id, encode_job_message(message), reason);
-  obs::log_warning(logger, {message.request_id, {}, {}}, "job moved to the dead-letter stream",
+                                                     std::string_view reason, const obs::trace_parent& trace) {
+  const std::string dead_id = co_await dead_letter_fields(entry_id, encode_job_message(message), reason, trace);
+  const auto trace_hex = trace.trace_id_hex();
+  const auto span_hex = trace.span_id_hex();
+  obs::log_warning(logger, {message.request_id, trace_hex, span_hex}, "job moved to the dead-letter stream",
                    {{"job_id", message.job_id}, {"job_type", message.job_type}, {"entry_id", entry_id},
                     {"dead_entry_id", dead_id}, {"attempt", message.attempt},
                     {"reason", truncated(reason, max_reason_length)}});
@@ -264,7 +271,7 @@ asio::awaitable<std::string> job_stream::dead_letter(std::string_view entry_id, 
 }
 
 asio::awaitable<std::string> job_stream::dead_letter_fields(std::string_view entry_id, stream_fields fields,
-                                                            std::string_view reason) {
+                                                            std::string_view reason, const obs::trace_parent& trace) {
   // The dead_ names are ours; the same names in a hostile entry are dropped
   // so the reason cannot be forged.
   std::erase_if(fields, [](const auto& field) { return field.first.starts_with("dead_"); });
@@ -277,7 +284,7 @@ asio::awaitable<std::string> job_stream::dead_letter_fields(std::string_view ent
   commands.push_back(std::move(add));
   commands.push_back({"XACK", names_.stream, names_.group, std::string(entry_id)});
   commands.push_back({"XDEL", names_.stream, std::string(entry_id)});
-  const auto results = co_await run_transaction(*redis_, std::move(commands));
+  const auto results = co_await run_transaction(*redis_, std::move(commands), trace);
   co_return results[0].as_string("XADD");
 }
 

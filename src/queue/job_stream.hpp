@@ -85,7 +85,8 @@ class job_stream {
   /// Appends the job to the stream and returns the entry id. Throws
   /// std::invalid_argument for an invalid message and queue::error when
   /// Redis fails.
-  boost::asio::awaitable<std::string> publish(const job_message& message);
+  /// With a non-empty `trace`, the XADD is a CLIENT span under it.
+  boost::asio::awaitable<std::string> publish(const job_message& message, const obs::trace_parent& trace = {});
 
   /// Reads up to `count` new jobs for `consumer`, a name of 1-128 printable
   /// ASCII characters without spaces. When there are none, it waits up to
@@ -100,7 +101,7 @@ class job_stream {
 
   /// Acknowledges and deletes the entry. Returns false when it was not
   /// pending, because another worker acknowledged it after reclaiming it.
-  boost::asio::awaitable<bool> ack(std::string_view entry_id);
+  boost::asio::awaitable<bool> ack(std::string_view entry_id, const obs::trace_parent& trace = {});
 
   /// Takes over up to `count` jobs that have been pending for at least
   /// `min_idle` with any consumer, as `consumer`, with XAUTOCLAIM. Returns
@@ -112,7 +113,8 @@ class job_stream {
   /// the failed entry, in one script. Returns false, and schedules nothing,
   /// when the entry was no longer pending (another worker already finished
   /// it). Throws std::invalid_argument when attempt + 1 exceeds max_job_attempt.
-  boost::asio::awaitable<bool> retry_later(const delivery& job, std::chrono::milliseconds delay);
+  boost::asio::awaitable<bool> retry_later(const delivery& job, std::chrono::milliseconds delay,
+                                           const obs::trace_parent& trace = {});
 
   /// Moves up to `limit` retries whose time has come from the delayed set to
   /// the stream. Returns how many were moved. A delayed member that cannot be
@@ -124,7 +126,7 @@ class job_stream {
   /// the id of the dead-letter entry. Its fields are the job fields followed
   /// by dead_reason (`reason` cut to 1000 bytes) and dead_original_id.
   boost::asio::awaitable<std::string> dead_letter(std::string_view entry_id, const job_message& message,
-                                                  std::string_view reason);
+                                                  std::string_view reason, const obs::trace_parent& trace = {});
 
   /// Counts waiting, pending, delayed and dead jobs in one round trip.
   boost::asio::awaitable<queue_depth> depth();
@@ -142,7 +144,7 @@ class job_stream {
   boost::asio::awaitable<std::vector<delivery>> decode_or_dead_letter(std::vector<stream_entry> entries,
                                                                       std::string_view consumer);
   boost::asio::awaitable<std::string> dead_letter_fields(std::string_view entry_id, stream_fields fields,
-                                                         std::string_view reason);
+                                                         std::string_view reason, const obs::trace_parent& trace = {});
 
   std::shared_ptr<client> redis_;
   job_stream_names names_;

@@ -4,7 +4,8 @@
 
 namespace todo::queue {
 
-boost::asio::awaitable<std::vector<reply>> run_transaction(client& redis, std::vector<command_args> commands) {
+boost::asio::awaitable<std::vector<reply>> run_transaction(client& redis, std::vector<command_args> commands,
+                                                    const obs::trace_parent& trace) {
   const std::size_t count = commands.size();
   std::vector<std::string> names;
   names.reserve(count);
@@ -16,7 +17,7 @@ boost::asio::awaitable<std::vector<reply>> run_transaction(client& redis, std::v
   for (auto& args : commands) batch.push_back(std::move(args));
   batch.push_back(command_args{"EXEC"});
 
-  const auto replies = co_await redis.commands(std::move(batch));
+  const auto replies = co_await redis.commands(std::move(batch), trace);
 
   // replies: OK for MULTI, QUEUED (or an error) per command, then EXEC's array.
   replies.front().throw_if_error("MULTI");

@@ -16,6 +16,8 @@ namespace todo::queue {
 /// second case the other commands have taken effect, because Redis does not
 /// roll a transaction back. The commands used here fail at run time only
 /// with WRONGTYPE, when a key contains a value of another type.
-boost::asio::awaitable<std::vector<reply>> run_transaction(client& redis, std::vector<command_args> commands);
+/// With a non-empty `trace` the round trip is one span under it.
+boost::asio::awaitable<std::vector<reply>> run_transaction(client& redis, std::vector<command_args> commands,
+                                                           const obs::trace_parent& trace = {});
 
 }  // namespace todo::queue

@@ -19,8 +19,8 @@ std::string_view content_type_of(const http::request& req) { return req[beast_ht
 }  // namespace
 
 asio::awaitable<http::response> api_list_todos(handler_services& services, const http::request& req,
-                                               http::request_context&) {
-  const auto todos = co_await services.store.list();
+                                               http::request_context& context) {
+  const auto todos = co_await services.store.list(context.trace());
 
   boost::json::array body;
   body.reserve(todos.size());
@@ -36,7 +36,7 @@ asio::awaitable<http::response> api_create_todo(handler_services& services, cons
   const auto text = read_todo_text(body.object);
   if (!text.ok()) co_return http::json_error(req, context, status::bad_request, text.error);
 
-  const auto item = co_await services.store.add(text.value);
+  const auto item = co_await services.store.add(text.value, context.trace());
   obs::log_info(handlers_logger, context.log(), "todo added", {{"todo_id", item.id}});
 
   auto res = http::json_response(req, status::created, todo_to_json(item));
@@ -49,7 +49,7 @@ asio::awaitable<http::response> api_get_todo(handler_services& services, const h
   const auto id = path_todo_id(context);
   if (!id) co_return http::json_error(req, context, status::bad_request, invalid_id_message(context));
 
-  const auto item = co_await services.store.find(*id);
+  const auto item = co_await services.store.find(*id, context.trace());
   if (!item) co_return http::json_error(req, context, status::not_found, "not found");
   co_return http::json_response(req, status::ok, todo_to_json(*item));
 }
@@ -65,7 +65,7 @@ asio::awaitable<http::response> api_update_todo(handler_services& services, cons
   const auto patch = read_todo_patch(body.object);
   if (!patch.ok()) co_return http::json_error(req, context, status::bad_request, patch.error);
 
-  const auto item = co_await services.store.update(*id, patch.value.text, patch.value.done);
+  const auto item = co_await services.store.update(*id, patch.value.text, patch.value.done, context.trace());
   if (!item) co_return http::json_error(req, context, status::not_found, "not found");
 
   obs::log_info(handlers_logger, context.log(), "todo updated",
@@ -79,7 +79,7 @@ asio::awaitable<http::response> api_delete_todo(handler_services& services, cons
   const auto id = path_todo_id(context);
   if (!id) co_return http::json_error(req, context, status::bad_request, invalid_id_message(context));
 
-  if (!co_await services.store.remove(*id)) {
+  if (!co_await services.store.remove(*id, context.trace())) {
     co_return http::json_error(req, context, status::not_found, "not found");
   }
 

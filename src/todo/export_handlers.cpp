@@ -4,6 +4,7 @@
 #include "http/request_id.hpp"
 #include "http/responses.hpp"
 #include "queue/error.hpp"
+#include "queue/message_span.hpp"
 #include "todo/content_type.hpp"
 #include "todo/handler_support.hpp"
 #include "todo/handlers.hpp"
@@ -129,19 +130,28 @@ asio::awaitable<http::response> export_todos(handler_services& services, const h
   job.id = http::random_uuid();
   job.filters = input.filters;
   job.request_id = context.request_id;
-  co_await services.exports.create(job);
+  queue::job_message message{job.id, std::string(export_job_type), 1, {}, context.request_id};
 
-  queue::job_message message{job.id, std::string(export_job_type), 1, job.traceparent, context.request_id};
+  // The job row and the message both carry the PRODUCER span's context, so
+  // the worker continues this trace, even for a job published again later.
+  auto producer = queue::start_send_span(context.trace(), services.jobs->names(), message);
+  if (producer.valid()) job.traceparent = message.traceparent = obs::format_traceparent(producer.context());
+  co_await services.exports.create(job, context.trace());
+
   std::string publish_error;
   try {
-    co_await services.jobs->publish(message);
+    const auto entry_id = co_await services.jobs->publish(message, producer.as_parent());
+    queue::record_sent_message(producer, entry_id);
   } catch (const queue::error& e) {
     publish_error = e.what();
+    producer.set_attribute("error.type", "queue_unavailable");
+    producer.set_error(publish_error);
   }
+  producer.end();
   if (!publish_error.empty()) {
     // The row is committed, so mark it failed: no PENDING job may wait for a
     // message that was never sent.
-    co_await services.exports.fail_unpublished(job.id, "could not enqueue the job: " + publish_error);
+    co_await services.exports.fail_unpublished(job.id, "could not enqueue the job: " + publish_error, context.trace());
     co_return queue_unavailable(req, context, publish_error);
   }
 
@@ -163,7 +173,7 @@ asio::awaitable<http::response> get_task_status(handler_services& services, cons
   auto id = path_job_id(context);
   if (!id) co_return http::json_error(req, context, status::not_found, "not found");
 
-  auto job = co_await services.exports.find(*id);
+  auto job = co_await services.exports.find(*id, context.trace());
   if (!job) co_return http::json_error(req, context, status::not_found, "not found");
 
   auto res = http::json_response(req, status::ok, status_body(*job));
@@ -176,7 +186,7 @@ asio::awaitable<http::response> download_csv(handler_services& services, const h
   auto id = path_job_id(context);
   if (!id) co_return http::json_error(req, context, status::not_found, "not found");
 
-  auto job = co_await services.exports.find(*id);
+  auto job = co_await services.exports.find(*id, context.trace());
   if (!job) co_return http::json_error(req, context, status::not_found, "not found");
   if (job->state == job_state::failure) {
     co_return http::json_error(req, context, status::conflict,
@@ -192,7 +202,7 @@ asio::awaitable<http::response> download_csv(handler_services& services, const h
   res.set(beast_http::field::content_disposition, "attachment; filename=\"todos_" + *id + ".csv\"");
   res.set(beast_http::field::cache_control, "private, no-store");
   res.keep_alive(req.keep_alive());
-  res.body() = co_await services.exports.read_csv(*id);
+  res.body() = co_await services.exports.read_csv(*id, context.trace());
   res.prepare_payload();
   co_return res;
 }

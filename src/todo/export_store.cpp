@@ -201,39 +201,39 @@ bool is_uuid(std::string_view text) noexcept {
   return true;
 }
 
-asio::awaitable<void> export_store::create(const export_job& job) {
+asio::awaitable<void> export_store::create(const export_job& job, const obs::trace_parent& trace) {
   const db::params parameters{job.id, std::string(export_job_type), job.filters.to_json(), job.request_id,
                               job.traceparent};
-  co_await database_->query(insert_job_sql, parameters);
+  co_await database_->query(insert_job_sql, parameters, trace);
 }
 
-asio::awaitable<std::optional<export_job>> export_store::find(const std::string& id) {
+asio::awaitable<std::optional<export_job>> export_store::find(const std::string& id, const obs::trace_parent& trace) {
   const db::params parameters{id};
-  auto rows = co_await database_->query(find_job_sql, parameters);
+  auto rows = co_await database_->query(find_job_sql, parameters, trace);
   if (rows.rows() == 0) co_return std::nullopt;
   co_return read_job(rows);
 }
 
-asio::awaitable<void> export_store::fail_unpublished(const std::string& id, const std::string& error) {
+asio::awaitable<void> export_store::fail_unpublished(const std::string& id, const std::string& error, const obs::trace_parent& trace) {
   const db::params parameters{id, error};
-  co_await database_->query(fail_unpublished_sql, parameters);
+  co_await database_->query(fail_unpublished_sql, parameters, trace);
 }
 
-asio::awaitable<claim_result> export_store::claim(const std::string& id) {
+asio::awaitable<claim_result> export_store::claim(const std::string& id, const obs::trace_parent& trace) {
   const auto timeout = database_->timeout();
   try {
     co_return co_await db::with_transaction(
-        *database_, [&id, timeout](db::connection& conn) { return claim_locked(conn, id, timeout); });
+        *database_, trace, [&id, timeout](db::connection& conn) { return claim_locked(conn, id, timeout); });
   } catch (const db::error& e) {
     if (!is_lock_busy(e)) throw;
   }
   co_return claim_result{claim_outcome::busy, {}};
 }
 
-asio::awaitable<run_result> export_store::run_export(const export_job& job, unsigned batch_rows) {
+asio::awaitable<run_result> export_store::run_export(const export_job& job, unsigned batch_rows, const obs::trace_parent& trace) {
   const auto timeout = database_->timeout();
   try {
-    co_return co_await db::with_transaction(*database_, [&job, batch_rows, timeout](db::connection& conn) {
+    co_return co_await db::with_transaction(*database_, trace, [&job, batch_rows, timeout](db::connection& conn) {
       return export_locked(conn, job, batch_rows, timeout);
     });
   } catch (const db::error& e) {
@@ -242,19 +242,19 @@ asio::awaitable<run_result> export_store::run_export(const export_job& job, unsi
   co_return run_result{run_outcome::busy, 0, 0};
 }
 
-asio::awaitable<void> export_store::mark_retry(const std::string& id, const std::string& error) {
+asio::awaitable<void> export_store::mark_retry(const std::string& id, const std::string& error, const obs::trace_parent& trace) {
   const db::params parameters{id, error};
-  co_await database_->query(retry_job_sql, parameters);
+  co_await database_->query(retry_job_sql, parameters, trace);
 }
 
-asio::awaitable<void> export_store::mark_failure(const std::string& id, const std::string& error) {
+asio::awaitable<void> export_store::mark_failure(const std::string& id, const std::string& error, const obs::trace_parent& trace) {
   const db::params parameters{id, error};
-  co_await database_->query(fail_job_sql, parameters);
+  co_await database_->query(fail_job_sql, parameters, trace);
 }
 
-asio::awaitable<std::string> export_store::read_csv(const std::string& id) {
+asio::awaitable<std::string> export_store::read_csv(const std::string& id, const obs::trace_parent& trace) {
   const db::params parameters{id};
-  auto rows = co_await database_->query(read_chunks_sql, parameters);
+  auto rows = co_await database_->query(read_chunks_sql, parameters, trace);
   std::size_t total = 0;
   for (int row = 0; row < rows.rows(); ++row) total += rows.text(row, 0).size();
 
@@ -264,17 +264,17 @@ asio::awaitable<std::string> export_store::read_csv(const std::string& id) {
   co_return csv;
 }
 
-asio::awaitable<std::vector<export_job>> export_store::take_unpublished(std::chrono::seconds age, int limit) {
+asio::awaitable<std::vector<export_job>> export_store::take_unpublished(std::chrono::seconds age, int limit, const obs::trace_parent& trace) {
   const db::params parameters{std::to_string(age.count()), std::to_string(limit)};
-  auto rows = co_await database_->query(take_unpublished_sql, parameters);
+  auto rows = co_await database_->query(take_unpublished_sql, parameters, trace);
   std::vector<export_job> jobs;
   for (int row = 0; row < rows.rows(); ++row) jobs.push_back(read_job(rows, row));
   co_return jobs;
 }
 
-asio::awaitable<std::int64_t> export_store::delete_expired(std::chrono::hours retention) {
+asio::awaitable<std::int64_t> export_store::delete_expired(std::chrono::hours retention, const obs::trace_parent& trace) {
   const db::params parameters{std::to_string(retention.count())};
-  auto rows = co_await database_->query(delete_expired_sql, parameters);
+  auto rows = co_await database_->query(delete_expired_sql, parameters, trace);
   co_return rows.affected_rows();
 }
 

@@ -124,13 +124,13 @@ http::response not_ready_response(const http::request& req) {
 }  // namespace
 
 asio::awaitable<http::response> show_index(handler_services& services, const http::request& req,
-                                           http::request_context&) {
-  const auto todos = co_await services.store.list();
+                                           http::request_context& context) {
+  const auto todos = co_await services.store.list(context.trace());
 
   // ?export=<id> comes from the no-script export form's redirect.
   std::optional<export_job> job;
   const auto export_id = query_parameter(req.target(), "export");
-  if (export_id && is_uuid(*export_id)) job = co_await services.exports.find(*export_id);
+  if (export_id && is_uuid(*export_id)) job = co_await services.exports.find(*export_id, context.trace());
 
   auto res = http::html_response(req, status::ok, render_index_page(todos, {}, job ? &*job : nullptr));
   res.set(beast_http::field::cache_control, "no-store");
@@ -161,7 +161,7 @@ asio::awaitable<http::response> add_task(handler_services& services, const http:
   }
   if (!check.ok()) co_return client_error(req, context, status::bad_request, check.error);
 
-  const auto item = co_await services.store.add(check.text);
+  const auto item = co_await services.store.add(check.text, context.trace());
   obs::log_info(handlers_logger, context.log(), "todo added", {{"todo_id", item.id}});
   co_return http::redirect(req, "/");
 }
@@ -171,7 +171,7 @@ asio::awaitable<http::response> delete_task(handler_services& services, const ht
   const auto id = path_todo_id(context);
   if (!id) co_return client_error(req, context, status::bad_request, invalid_id_message(context));
 
-  if (co_await services.store.remove(*id)) {
+  if (co_await services.store.remove(*id, context.trace())) {
     obs::log_info(handlers_logger, context.log(), "todo deleted", {{"todo_id", *id}});
   } else {
     obs::log_warning(handlers_logger, context.log(), "todo to delete not found", {{"todo_id", *id}});
@@ -184,7 +184,7 @@ asio::awaitable<http::response> toggle_task(handler_services& services, const ht
   const auto id = path_todo_id(context);
   if (!id) co_return client_error(req, context, status::bad_request, invalid_id_message(context));
 
-  const auto item = co_await services.store.toggle(*id);
+  const auto item = co_await services.store.toggle(*id, context.trace());
   if (!item) co_return client_error(req, context, status::not_found, "not found");
 
   obs::log_info(handlers_logger, context.log(), "todo toggled", {{"todo_id", item->id}, {"done", item->done}});
@@ -202,7 +202,7 @@ asio::awaitable<http::response> edit_task(handler_services& services, const http
   const auto input = read_edit_input(req);
   if (!input.error.empty()) co_return client_error(req, context, input.failure_status, input.error);
 
-  const auto item = co_await services.store.update(*id, input.text, std::nullopt);
+  const auto item = co_await services.store.update(*id, input.text, std::nullopt, context.trace());
   if (!item) co_return client_error(req, context, status::not_found, "not found");
 
   obs::log_info(handlers_logger, context.log(), "todo edited", {{"todo_id", item->id}});
@@ -220,7 +220,7 @@ asio::awaitable<http::response> reorder_tasks(handler_services& services, const 
   const auto order = read_reorder_ids(body.object);
   if (!order.ok()) co_return http::json_error(req, context, status::bad_request, order.error);
 
-  const auto unknown = co_await services.store.reorder(order.value);
+  const auto unknown = co_await services.store.reorder(order.value, context.trace());
   if (!unknown.empty()) {
     co_return http::json_error(req, context, status::bad_request, unknown_ids_message(unknown));
   }

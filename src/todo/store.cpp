@@ -126,8 +126,8 @@ asio::awaitable<std::vector<std::int64_t>> reorder_locked(db::connection& conn,
 
 }  // namespace
 
-asio::awaitable<std::vector<todo_item>> todo_store::list() {
-  auto rows = co_await database_->query(list_sql);
+asio::awaitable<std::vector<todo_item>> todo_store::list(const obs::trace_parent& trace) {
+  auto rows = co_await database_->query(list_sql, no_params, trace);
 
   std::vector<todo_item> items;
   items.reserve(static_cast<std::size_t>(rows.rows()));
@@ -135,45 +135,45 @@ asio::awaitable<std::vector<todo_item>> todo_store::list() {
   co_return items;
 }
 
-asio::awaitable<todo_item> todo_store::add(const std::string& text) {
+asio::awaitable<todo_item> todo_store::add(const std::string& text, const obs::trace_parent& trace) {
   const auto timeout = database_->timeout();
   co_return co_await db::with_transaction(
-      *database_, [&text, timeout](db::connection& conn) { return add_locked(conn, text, timeout); });
+      *database_, trace, [&text, timeout](db::connection& conn) { return add_locked(conn, text, timeout); });
 }
 
-asio::awaitable<std::optional<todo_item>> todo_store::find(std::int64_t id) {
+asio::awaitable<std::optional<todo_item>> todo_store::find(std::int64_t id, const obs::trace_parent& trace) {
   const db::params parameters{std::to_string(id)};
-  auto rows = co_await database_->query(find_sql, parameters);
+  auto rows = co_await database_->query(find_sql, parameters, trace);
   co_return first_item(rows);
 }
 
-asio::awaitable<std::optional<todo_item>> todo_store::toggle(std::int64_t id) {
+asio::awaitable<std::optional<todo_item>> todo_store::toggle(std::int64_t id, const obs::trace_parent& trace) {
   const db::params parameters{std::to_string(id)};
-  auto rows = co_await database_->query(toggle_sql, parameters);
+  auto rows = co_await database_->query(toggle_sql, parameters, trace);
   co_return first_item(rows);
 }
 
 asio::awaitable<std::optional<todo_item>> todo_store::update(std::int64_t id, std::optional<std::string> text,
-                                                              std::optional<bool> done) {
+                                                              std::optional<bool> done, const obs::trace_parent& trace) {
   db::params parameters(3);
   parameters[0] = std::to_string(id);
   parameters[1] = std::move(text);
   if (done) parameters[2] = *done ? "true" : "false";
 
-  auto rows = co_await database_->query(update_sql, parameters);
+  auto rows = co_await database_->query(update_sql, parameters, trace);
   co_return first_item(rows);
 }
 
-asio::awaitable<bool> todo_store::remove(std::int64_t id) {
+asio::awaitable<bool> todo_store::remove(std::int64_t id, const obs::trace_parent& trace) {
   const db::params parameters{std::to_string(id)};
-  auto rows = co_await database_->query(remove_sql, parameters);
+  auto rows = co_await database_->query(remove_sql, parameters, trace);
   co_return rows.affected_rows() > 0;
 }
 
-asio::awaitable<std::vector<std::int64_t>> todo_store::reorder(const std::vector<std::int64_t>& order) {
+asio::awaitable<std::vector<std::int64_t>> todo_store::reorder(const std::vector<std::int64_t>& order, const obs::trace_parent& trace) {
   const auto timeout = database_->timeout();
   co_return co_await db::with_transaction(
-      *database_, [&order, timeout](db::connection& conn) { return reorder_locked(conn, order, timeout); });
+      *database_, trace, [&order, timeout](db::connection& conn) { return reorder_locked(conn, order, timeout); });
 }
 
 }  // namespace todo::domain

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "db/pool.hpp"
+#include "obs/tracer.hpp"
 #include "todo/todo_item.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -20,27 +21,27 @@ class todo_store {
   explicit todo_store(std::shared_ptr<db::pool> database) : database_(std::move(database)) {}
 
   /// All todos, by position ascending, then newest first.
-  boost::asio::awaitable<std::vector<todo_item>> list();
+  boost::asio::awaitable<std::vector<todo_item>> list(const obs::trace_parent& trace = {});
 
   /// Inserts at the end (position = max + 1) and returns the new row.
-  boost::asio::awaitable<todo_item> add(const std::string& text);
+  boost::asio::awaitable<todo_item> add(const std::string& text, const obs::trace_parent& trace = {});
 
-  boost::asio::awaitable<std::optional<todo_item>> find(std::int64_t id);
+  boost::asio::awaitable<std::optional<todo_item>> find(std::int64_t id, const obs::trace_parent& trace = {});
 
   /// Flips done; nullopt when the id is unknown.
-  boost::asio::awaitable<std::optional<todo_item>> toggle(std::int64_t id);
+  boost::asio::awaitable<std::optional<todo_item>> toggle(std::int64_t id, const obs::trace_parent& trace = {});
 
   /// Sets text and/or done; nullopt when the id is unknown.
   boost::asio::awaitable<std::optional<todo_item>> update(std::int64_t id, std::optional<std::string> text,
-                                                          std::optional<bool> done);
+                                                          std::optional<bool> done, const obs::trace_parent& trace = {});
 
   /// Deletes; false when the id is unknown.
-  boost::asio::awaitable<bool> remove(std::int64_t id);
+  boost::asio::awaitable<bool> remove(std::int64_t id, const obs::trace_parent& trace = {});
 
   /// In one transaction: the listed ids get positions 1..n in list order and
   /// every other todo follows in its current order. When any listed id is
   /// unknown nothing changes and the unknown ids are returned.
-  boost::asio::awaitable<std::vector<std::int64_t>> reorder(const std::vector<std::int64_t>& order);
+  boost::asio::awaitable<std::vector<std::int64_t>> reorder(const std::vector<std::int64_t>& order, const obs::trace_parent& trace = {});
 
  private:
   std::shared_ptr<db::pool> database_;

@@ -51,9 +51,15 @@ void job_metrics::count(std::string_view job_type, std::string_view status) noex
 }
 
 void job_metrics::observe_duration(std::string_view job_type, std::string_view status,
-                                   std::chrono::steady_clock::duration elapsed) noexcept {
+                                   std::chrono::steady_clock::duration elapsed, const obs::active_span& span) noexcept {
   try {
-    durations_.with({job_type, status, environment_}).observe(std::chrono::duration<double>(elapsed).count());
+    auto& series = durations_.with({job_type, status, environment_});
+    const double seconds = std::chrono::duration<double>(elapsed).count();
+    if (span.sampled()) {
+      series.observe(seconds, obs::exemplar{span.trace_id_hex(), span.span_id_hex(), std::nullopt});
+    } else {
+      series.observe(seconds);
+    }
   } catch (const std::exception& e) {
     obs::log_error("todo.worker", {}, "recording job metrics failed", {{"error", e.what()}});
   }

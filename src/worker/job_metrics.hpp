@@ -1,6 +1,7 @@
 #pragma once
 
 #include "obs/metrics.hpp"
+#include "obs/tracer.hpp"
 #include "queue/job_stream.hpp"
 
 #include <chrono>
@@ -21,8 +22,9 @@ class job_metrics {
   void count(std::string_view job_type, std::string_view status) noexcept;
 
   /// Observes how long a run took, by its outcome ("succeeded" or "failed").
+  /// Observes a run's duration, with the span's trace id as the exemplar when it is sampled.
   void observe_duration(std::string_view job_type, std::string_view status,
-                        std::chrono::steady_clock::duration elapsed) noexcept;
+                        std::chrono::steady_clock::duration elapsed, const obs::active_span& span = {}) noexcept;
 
   void set_queue_depth(std::string_view job_type, const queue::queue_depth& depth) noexcept;
 

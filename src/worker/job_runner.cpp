@@ -3,6 +3,7 @@
 #include "db/error.hpp"
 #include "obs/log.hpp"
 #include "queue/error.hpp"
+#include "queue/message_span.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/strand.hpp>
@@ -153,7 +154,7 @@ asio::awaitable<void> job_runner::consume(std::string consumer) {
       // consumer must live on instead of ending its coroutine.
       std::string process_error;
       try {
-        co_await process(job);
+        co_await process(job, consumer);
       } catch (const std::exception& e) {
         process_error = e.what();
       }
@@ -166,10 +167,12 @@ asio::awaitable<void> job_runner::consume(std::string consumer) {
   obs::log_info(logger, {}, "consumer stopped", {{"consumer", consumer}});
 }
 
-asio::awaitable<void> job_runner::process(const queue::delivery& job) {
+asio::awaitable<void> job_runner::process(const queue::delivery& job, std::string_view consumer) {
   running_guard running(running_);
   const auto started = steady_clock::now();
-  const obs::log_context context{job.message.request_id, {}, {}};
+  auto span = queue::start_process_span(options_.tracer, jobs_->names(), job, consumer);
+  const auto trace = span.as_parent();
+  const obs::log_context context{job.message.request_id, span.trace_id_hex(), span.span_id_hex()};
   const std::string& id = job.message.job_id;
 
   // The message's attempt counts retries only; the job row's attempts,
@@ -181,14 +184,16 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
   if (job.message.job_type != domain::export_job_type) {
     obs::log_error(logger, context, "unknown job type, moving the message to the dead-letter stream",
                    {{"job_id", id}, {"job_type", job.message.job_type}});
-    co_await jobs_->dead_letter(job.entry_id, job.message, "unknown job type");
+    span.set_attribute("error.type", "unknown_job_type");
+    span.set_error("unknown job type");
+    co_await jobs_->dead_letter(job.entry_id, job.message, "unknown job type", trace);
     co_return;
   }
 
   domain::claim_result claim;
   std::string claim_error;
   try {
-    claim = co_await exports_.claim(id);
+    claim = co_await exports_.claim(id, trace);
   } catch (const db::error& e) {
     claim_error = e.what();
   }
@@ -196,18 +201,20 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
     // Not acknowledged: the message stays pending and is reclaimed later.
     obs::log_warning(logger, context, "could not claim the job, leaving it pending",
                      {{"job_id", id}, {"error", claim_error}});
+    span.set_attribute("error.type", "claim_failed");
+    span.set_error(claim_error);
     co_return;
   }
 
   switch (claim.outcome) {
     case domain::claim_outcome::missing:
       obs::log_warning(logger, context, "job row not found, acknowledging the message", {{"job_id", id}});
-      co_await jobs_->ack(job.entry_id);
+      co_await jobs_->ack(job.entry_id, trace);
       co_return;
     case domain::claim_outcome::finished:
       obs::log_info(logger, context, "job already finished, acknowledging the duplicate delivery",
                     {{"job_id", id}, {"state", claim.job.state}});
-      co_await jobs_->ack(job.entry_id);
+      co_await jobs_->ack(job.entry_id, trace);
       co_return;
     case domain::claim_outcome::busy:
       obs::log_info(logger, context, "job is running on another worker, leaving it pending", {{"job_id", id}});
@@ -220,21 +227,23 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
   if (metrics_) metrics_->count(job.message.job_type, "started");
   if (attempts > static_cast<int>(options_.max_attempts)) {
     // Earlier runs died without recording a failure (the worker crashed).
-    co_await handle_failure(job, attempts, "gave up after " + std::to_string(attempts - 1) +
-                                               " runs that did not finish (worker crashed or was killed)");
+    co_await handle_failure(job, attempts,
+                            "gave up after " + std::to_string(attempts - 1) +
+                                " runs that did not finish (worker crashed or was killed)",
+                            span);
     co_return;
   }
 
   domain::run_result result;
   std::string run_error;
   try {
-    result = co_await exports_.run_export(claim.job, options_.export_batch_rows);
+    result = co_await exports_.run_export(claim.job, options_.export_batch_rows, trace);
   } catch (const std::exception& e) {
     run_error = e.what();
   }
   if (!run_error.empty()) {
-    if (metrics_) metrics_->observe_duration(job.message.job_type, "failed", steady_clock::now() - started);
-    co_await handle_failure(job, attempts, run_error);
+    if (metrics_) metrics_->observe_duration(job.message.job_type, "failed", steady_clock::now() - started, span);
+    co_await handle_failure(job, attempts, run_error, span);
     co_return;
   }
   if (result.outcome == domain::run_outcome::busy) {
@@ -246,17 +255,22 @@ asio::awaitable<void> job_runner::process(const queue::delivery& job) {
   // acknowledgement does next; a failed ack only means a later duplicate.
   if (metrics_ && result.outcome == domain::run_outcome::succeeded) {
     metrics_->count(job.message.job_type, "succeeded");
-    metrics_->observe_duration(job.message.job_type, "succeeded", steady_clock::now() - started);
+    metrics_->observe_duration(job.message.job_type, "succeeded", steady_clock::now() - started, span);
   }
   obs::log_info(logger, context,
                 result.outcome == domain::run_outcome::succeeded ? "job succeeded" : "job had already succeeded",
                 {{"job_id", id}, {"task_id", id}, {"job_type", job.message.job_type}, {"attempt", attempts},
                  {"rows", result.rows}, {"bytes", result.bytes}, {"duration_ms", milliseconds_since(started)}});
-  co_await jobs_->ack(job.entry_id);
+  span.set_attribute("todo.export.rows", static_cast<std::int64_t>(result.rows));
+  co_await jobs_->ack(job.entry_id, trace);
 }
 
-asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int attempts, const std::string& error) {
-  const obs::log_context context{job.message.request_id, {}, {}};
+asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int attempts, const std::string& error,
+                                                 obs::active_span& span) {
+  const obs::log_context context{job.message.request_id, span.trace_id_hex(), span.span_id_hex()};
+  const auto trace = span.as_parent();
+  span.set_attribute("error.type", "job_failed");
+  span.set_error(error);
   const std::string& id = job.message.job_id;
   std::string bookkeeping_error;
 
@@ -264,8 +278,8 @@ asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int
     auto delay = options_.retry_base_delay * (1LL << std::min(attempts - 1, 20));
     delay = std::min<std::chrono::milliseconds>(delay, max_retry_delay);
     try {
-      co_await exports_.mark_retry(id, error);
-      co_await jobs_->retry_later(job, delay);
+      co_await exports_.mark_retry(id, error, trace);
+      co_await jobs_->retry_later(job, delay, trace);
     } catch (const std::exception& e) {
       bookkeeping_error = e.what();
     }
@@ -277,8 +291,8 @@ asio::awaitable<void> job_runner::handle_failure(const queue::delivery& job, int
     }
   } else {
     try {
-      co_await exports_.mark_failure(id, error);
-      co_await jobs_->dead_letter(job.entry_id, job.message, error);
+      co_await exports_.mark_failure(id, error, trace);
+      co_await jobs_->dead_letter(job.entry_id, job.message, error, trace);
     } catch (const std::exception& e) {
       bookkeeping_error = e.what();
     }

@@ -2,6 +2,7 @@
 
 #include "config/worker_config.hpp"
 #include "db/pool.hpp"
+#include "obs/tracer.hpp"
 #include "queue/job_stream.hpp"
 #include "todo/export_store.hpp"
 #include "worker/job_metrics.hpp"
@@ -26,6 +27,7 @@ struct job_runner_options {
   std::chrono::hours export_retention{24};
   std::chrono::seconds republish_after{300};
   unsigned export_batch_rows = 5000;
+  obs::tracer* tracer = nullptr;  // null: jobs are not traced; must outlive the runner
 
   static job_runner_options from(const config::worker_config& config);
 };
@@ -68,8 +70,9 @@ class job_runner : public std::enable_shared_from_this<job_runner> {
   boost::asio::awaitable<void> consume(std::string consumer);
   boost::asio::awaitable<void> maintain();
   boost::asio::awaitable<void> republish_lost_jobs();
-  boost::asio::awaitable<void> process(const queue::delivery& job);
-  boost::asio::awaitable<void> handle_failure(const queue::delivery& job, int attempts, const std::string& error);
+  boost::asio::awaitable<void> process(const queue::delivery& job, std::string_view consumer);
+  boost::asio::awaitable<void> handle_failure(const queue::delivery& job, int attempts, const std::string& error,
+                                              obs::active_span& span);
   boost::asio::awaitable<void> pause(std::chrono::milliseconds delay);
 
   std::shared_ptr<db::pool> database_;
