@@ -122,7 +122,7 @@ class Tracing : public ::testing::Test {
 std::unique_ptr<web_process> Tracing::web_;
 std::unique_ptr<web_process> Tracing::worker_;
 
-TEST_F(Tracing, OneExportIsOneTraceAcrossBothProcesses) {
+TEST_F(Tracing, ExportIsOneTraceAcrossProcesses) {
   const auto accepted = web_->post_json("/export", "{}");
   ASSERT_EQ(accepted.status, 202) << accepted.body;
   const auto server_ids = split_traceparent(accepted.header("traceparent"));
@@ -214,14 +214,14 @@ TEST_F(Tracing, OneExportIsOneTraceAcrossBothProcesses) {
   EXPECT_EQ(text(*worker_line, "request_id"), accepted.header("X-Request-ID"));
 }
 
-TEST_F(Tracing, LinesOutsideAnySpanLeaveTheIdsOut) {
+TEST_F(Tracing, LinesOutsideSpansHaveNoIds) {
   const auto starts = web_->logs_where("message", "starting todo-web");
   ASSERT_EQ(starts.size(), 1u);
   EXPECT_EQ(starts[0].if_contains("trace_id"), nullptr);
   EXPECT_EQ(starts[0].if_contains("span_id"), nullptr);
 }
 
-TEST_F(Tracing, AnIncomingSampledParentIsContinued) {
+TEST_F(Tracing, SampledParentIsContinued) {
   const std::string parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   const auto result = web_->request("GET", "/api/todos", "",
                                     {{"traceparent", parent}, {"tracestate", "congo=t61rcWkgMzE, rojo=00f067aa0ba902b7"}});
@@ -243,7 +243,7 @@ TEST_F(Tracing, AnIncomingSampledParentIsContinued) {
   EXPECT_EQ(text(*select, "traceState"), "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
 }
 
-TEST_F(Tracing, AnUnsampledParentPropagatesWithoutExporting) {
+TEST_F(Tracing, UnsampledParentIsNotExported) {
   const std::string parent = "00-1bf7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
   const auto result = web_->request("GET", "/api/todos", "", {{"traceparent", parent}});
   ASSERT_EQ(result.status, 200);
@@ -257,7 +257,7 @@ TEST_F(Tracing, AnUnsampledParentPropagatesWithoutExporting) {
   EXPECT_TRUE(spans_of(ids.trace_id).empty());
 }
 
-TEST_F(Tracing, InvalidParentsStartANewTrace) {
+TEST_F(Tracing, InvalidParentsStartNewTrace) {
   const std::vector<std::string> invalid{
       "00-0AF7651916CD43DD8448EB211C80319C-B7AD6B7169203331-01",  // upper case
       "00-00000000000000000000000000000000-b7ad6b7169203331-01",  // zero trace id
@@ -281,7 +281,7 @@ TEST_F(Tracing, InvalidParentsStartANewTrace) {
   EXPECT_EQ(split_traceparent(future.header("traceparent")).trace_id, "0af7651916cd43dd8448eb211c80319c");
 }
 
-TEST_F(Tracing, HealthChecksAndMetricsAreNotTraced) {
+TEST_F(Tracing, HealthAndMetricsNotTraced) {
   for (const char* target : {"/healthz", "/readyz", "/metrics"}) {
     const auto result = web_->get(target);
     EXPECT_EQ(result.status, 200) << target;
@@ -296,7 +296,7 @@ TEST_F(Tracing, HealthChecksAndMetricsAreNotTraced) {
   }
 }
 
-TEST_F(Tracing, ClientErrorsKeepAnUnsetStatusAndUnmatchedPathsHaveNoRoute) {
+TEST_F(Tracing, ClientErrorsKeepStatusUnset) {
   const auto missing = web_->get("/api/todos/999999999");
   ASSERT_EQ(missing.status, 404);
   const auto unknown = web_->get("/no/such/page");
@@ -316,7 +316,7 @@ TEST_F(Tracing, ClientErrorsKeepAnUnsetStatusAndUnmatchedPathsHaveNoRoute) {
   EXPECT_EQ(attribute(spans[0], "url.path"), "/no/such/page");
 }
 
-TEST_F(Tracing, ServerErrorsMarkTheSpanFailed) {
+TEST_F(Tracing, ServerErrorsMarkSpanFailed) {
   web_process web(tracing_env({{"DB_TIMEOUT_MS", "300"}}));
   sql_session locker(required_env("TODO_TEST_APP_DATABASE_URL"));
   locker.exec("BEGIN");
@@ -345,7 +345,7 @@ TEST_F(Tracing, ServerErrorsMarkTheSpanFailed) {
   EXPECT_TRUE(found);
 }
 
-TEST_F(Tracing, SampledObservationsCarryTheTraceAsAnExemplar) {
+TEST_F(Tracing, ObservationsCarryExemplars) {
   const auto result = web_->get("/api/todos");
   const auto ids = split_traceparent(result.header("traceparent"));
   const auto scrape = web_->request("GET", "/metrics", "", {{"Accept", "application/openmetrics-text; version=1.0.0"}});
@@ -355,7 +355,7 @@ TEST_F(Tracing, SampledObservationsCarryTheTraceAsAnExemplar) {
       << "no exemplar for the request";
 }
 
-TEST_F(Tracing, TheOfficialJavaScriptSdkTraceContinuesIntoOurs) {
+TEST_F(Tracing, JavaScriptSdkTraceContinues) {
   const std::string output = required_env("TODO_TEST_OUTPUT") + "/interop-client.txt";
   const std::string command = "node " + std::string(TODO_SOURCE_DIR) + "/tests/otlp/interop_client.mjs http://127.0.0.1:" +
                               std::to_string(web_->port()) + "/api/todos " + receiver_url() + " >" + output + " 2>&1";
@@ -420,7 +420,7 @@ double metric_value(const web_process& web, const std::string& series) {
   return std::stod(body.substr(at + series.size() + 2));
 }
 
-TEST_F(Tracing, ABlackHoledCollectorDelaysNoRequestAndShutdownStaysBounded) {
+TEST_F(Tracing, BlackHoledCollectorDelaysNothing) {
   ASSERT_EQ(receiver("POST", "/mode", R"({"mode":"blackhole"})").status, 200);
   web_process web(fault_env(receiver_url()));
   // The exporter hangs on its first export for 3 s; these requests must not
@@ -438,7 +438,7 @@ TEST_F(Tracing, ABlackHoledCollectorDelaysNoRequestAndShutdownStaysBounded) {
   ASSERT_EQ(receiver("POST", "/mode", R"({"mode":"ok"})").status, 200);
 }
 
-TEST_F(Tracing, ACollectorThatIsDownLosesSpansButNoRequest) {
+TEST_F(Tracing, CollectorDownLosesOnlySpans) {
   const auto closed_port = free_port();
   web_process web(fault_env("http://127.0.0.1:" + std::to_string(closed_port)));
   EXPECT_LT(slowest_of(web, 100), 1000);
@@ -451,7 +451,7 @@ TEST_F(Tracing, ACollectorThatIsDownLosesSpansButNoRequest) {
   EXPECT_EQ(web.stop(SIGTERM), 0);
 }
 
-TEST_F(Tracing, A503IsRetriedAfterRetryAfterAndTheSpansArrive) {
+TEST_F(Tracing, CollectorBusyIsRetried) {
   ASSERT_EQ(receiver("POST", "/mode", R"({"mode":"status","status":503,"retryAfter":"1","count":1})").status, 200);
   const auto result = web_->get("/api/todos");
   const auto trace_id = split_traceparent(result.header("traceparent")).trace_id;
@@ -462,7 +462,7 @@ TEST_F(Tracing, A503IsRetriedAfterRetryAfterAndTheSpansArrive) {
   EXPECT_GE(std::stoi(text(stats.at("byStatus").as_object(), "200")), 1);
 }
 
-TEST(TracingOff, NothingIsTracedOrWrittenWhenDisabled) {
+TEST(TracingOff, NothingTracedWhenDisabled) {
   auto& web = shared_web();
   const auto result = web.get("/api/todos");
   EXPECT_EQ(result.status, 200);
@@ -473,7 +473,7 @@ TEST(TracingOff, NothingIsTracedOrWrittenWhenDisabled) {
   EXPECT_EQ(web.get("/metrics").body.find("trace_spans_"), std::string::npos);
 }
 
-TEST(TracingConfig, InvalidValuesStopTheStartWithTheVariableNamed) {
+TEST(TracingConfig, InvalidValuesStopStart) {
   const std::vector<std::pair<std::string, std::string>> cases{
       {"OTEL_TRACES_SAMPLER=sometimes", "OTEL_TRACES_SAMPLER"},
       {"OTEL_TRACES_SAMPLER=traceidratio OTEL_TRACES_SAMPLER_ARG=1.5", "OTEL_TRACES_SAMPLER_ARG"},

@@ -184,7 +184,7 @@ std::vector<std::string> span_names(const std::string& body) {
   return names;
 }
 
-TEST(batch_exporter, sends_queued_spans_as_otlp_json_after_the_schedule_delay) {
+TEST(BatchExporter, SendsQueuedSpansAfterDelay) {
   otlp_endpoint_stub collector;
   auto options = options_for(collector.url());
   options.endpoint.headers = {{"authorization", "Bearer abc"}};
@@ -206,7 +206,7 @@ TEST(batch_exporter, sends_queued_spans_as_otlp_json_after_the_schedule_delay) {
   exporter.shutdown(1s);
 }
 
-TEST(batch_exporter, a_full_batch_is_sent_without_waiting_for_the_delay) {
+TEST(BatchExporter, FullBatchSentAtOnce) {
   otlp_endpoint_stub collector;
   auto options = options_for(collector.url());
   options.schedule_delay = 60s;
@@ -218,7 +218,7 @@ TEST(batch_exporter, a_full_batch_is_sent_without_waiting_for_the_delay) {
   exporter.shutdown(1s);
 }
 
-TEST(batch_exporter, retries_503_after_the_retry_after_delay_then_succeeds) {
+TEST(BatchExporter, Retries503AfterRetryAfter) {
   otlp_endpoint_stub collector;
   collector.script({{503, "1"}});
   batch_exporter exporter(options_for(collector.url()), nullptr);
@@ -236,7 +236,7 @@ TEST(batch_exporter, retries_503_after_the_retry_after_delay_then_succeeds) {
   exporter.shutdown(1s);
 }
 
-TEST(batch_exporter, retries_only_429_502_503_and_504) {
+TEST(BatchExporter, RetryableStatuses) {
   EXPECT_TRUE(is_retryable_status(429));
   EXPECT_TRUE(is_retryable_status(502));
   EXPECT_TRUE(is_retryable_status(503));
@@ -247,7 +247,7 @@ TEST(batch_exporter, retries_only_429_502_503_and_504) {
   EXPECT_FALSE(is_retryable_status(200));
 }
 
-TEST(batch_exporter, a_400_is_not_retried_and_the_batch_is_counted_as_dropped) {
+TEST(BatchExporter, BadRequestDropsBatch) {
   otlp_endpoint_stub collector;
   collector.script({{400, ""}});
   registry metrics;
@@ -263,7 +263,7 @@ TEST(batch_exporter, a_400_is_not_retried_and_the_batch_is_counted_as_dropped) {
   exporter.shutdown(1s);
 }
 
-TEST(batch_exporter, an_unreachable_collector_drops_the_batch_without_retrying) {
+TEST(BatchExporter, UnreachableCollectorDropsBatch) {
   // A port that was just free: nothing listens there.
   std::string url;
   {
@@ -278,7 +278,7 @@ TEST(batch_exporter, an_unreachable_collector_drops_the_batch_without_retrying) 
   exporter.shutdown(1s);
 }
 
-TEST(batch_exporter, a_full_queue_drops_new_spans_at_once_and_counts_them) {
+TEST(BatchExporter, FullQueueDropsAndCounts) {
   otlp_endpoint_stub collector;
   collector.script({{0, "", true}});  // the first export hangs, so the queue fills up
   auto options = options_for(collector.url());
@@ -301,7 +301,7 @@ TEST(batch_exporter, a_full_queue_drops_new_spans_at_once_and_counts_them) {
   exporter.shutdown(200ms);
 }
 
-TEST(batch_exporter, shutdown_with_a_black_holed_collector_returns_within_its_bound) {
+TEST(BatchExporter, BlackHoleShutdownIsBounded) {
   otlp_endpoint_stub collector;
   collector.script({{0, "", true}});
   auto options = options_for(collector.url());
@@ -322,7 +322,7 @@ TEST(batch_exporter, shutdown_with_a_black_holed_collector_returns_within_its_bo
   EXPECT_EQ(stats.dropped_export_failed + stats.dropped_shutdown, 2u);
 }
 
-TEST(batch_exporter, shutdown_flushes_what_is_queued) {
+TEST(BatchExporter, ShutdownFlushesQueue) {
   otlp_endpoint_stub collector;
   auto options = options_for(collector.url());
   options.schedule_delay = 60s;  // only the shutdown sends them
@@ -338,7 +338,7 @@ TEST(batch_exporter, shutdown_flushes_what_is_queued) {
   EXPECT_EQ(exporter.stats().dropped_shutdown, 1u);
 }
 
-TEST(otlp_endpoint, parses_http_urls_and_rejects_the_rest) {
+TEST(OtlpEndpoint, ParsesHttpUrlsOnly) {
   const auto endpoint = parse_otlp_endpoint("http://collector.internal:4318/v1/traces");
   EXPECT_EQ(endpoint.host, "collector.internal");
   EXPECT_EQ(endpoint.port, "4318");

@@ -17,7 +17,7 @@ const attribute_value* find_attribute(const span& item, std::string_view key) {
   return nullptr;
 }
 
-class tracer_test : public ::testing::Test {
+class Tracer : public ::testing::Test {
  protected:
   std::shared_ptr<span_recorder> processor = std::make_shared<span_recorder>();
   tracer always_on{sampler{sampler_kind::always_on, 1.0}, processor};
@@ -25,7 +25,7 @@ class tracer_test : public ::testing::Test {
   tracer always_off{sampler{sampler_kind::always_off, 1.0}, processor};
 };
 
-TEST_F(tracer_test, root_span_gets_new_ids_and_is_exported_on_end) {
+TEST_F(Tracer, RootSpanExportedOnEnd) {
   auto root = always_on.start_span("GET /", span_kind::server, std::nullopt);
   ASSERT_TRUE(root.recording());
   EXPECT_TRUE(root.sampled());
@@ -46,7 +46,7 @@ TEST_F(tracer_test, root_span_gets_new_ids_and_is_exported_on_end) {
   EXPECT_GE(spans[0].end_time_unix_nano, spans[0].start_time_unix_nano);
 }
 
-TEST_F(tracer_test, child_shares_the_trace_and_names_its_parent) {
+TEST_F(Tracer, ChildSharesTraceAndNamesParent) {
   auto root = always_on.start_span("GET /", span_kind::server, std::nullopt);
   {
     auto child = root.as_parent().start_child("SELECT todos", span_kind::client);
@@ -63,7 +63,7 @@ TEST_F(tracer_test, child_shares_the_trace_and_names_its_parent) {
   EXPECT_EQ(*spans[0].parent_span_id, spans[1].context.span_id);
 }
 
-TEST_F(tracer_test, remote_parent_is_continued_with_its_tracestate) {
+TEST_F(Tracer, RemoteParentContinuedWithTracestate) {
   auto parent = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").value();
   parent.tracestate = "vendor=abc";
   auto server = parent_based.start_span("GET /", span_kind::server, parent);
@@ -77,7 +77,7 @@ TEST_F(tracer_test, remote_parent_is_continued_with_its_tracestate) {
   EXPECT_EQ(spans[0].context.tracestate, "vendor=abc");
 }
 
-TEST_F(tracer_test, unsampled_parent_gives_a_context_that_records_nothing) {
+TEST_F(Tracer, UnsampledParentRecordsNothing) {
   const auto parent = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").value();
   auto server = parent_based.start_span("GET /", span_kind::server, parent);
   EXPECT_TRUE(server.valid());
@@ -94,7 +94,7 @@ TEST_F(tracer_test, unsampled_parent_gives_a_context_that_records_nothing) {
   EXPECT_TRUE(processor->spans().empty());
 }
 
-TEST_F(tracer_test, always_off_samples_nothing_but_still_propagates) {
+TEST_F(Tracer, AlwaysOffStillPropagates) {
   auto root = always_off.start_span("GET /", span_kind::server, std::nullopt);
   EXPECT_TRUE(root.valid());
   EXPECT_FALSE(root.recording());
@@ -102,7 +102,7 @@ TEST_F(tracer_test, always_off_samples_nothing_but_still_propagates) {
   EXPECT_TRUE(processor->spans().empty());
 }
 
-TEST_F(tracer_test, empty_parent_means_tracing_is_off) {
+TEST_F(Tracer, EmptyParentMeansOff) {
   const trace_parent none;
   EXPECT_FALSE(none);
   auto span = none.start_child("SELECT", span_kind::client);
@@ -115,7 +115,7 @@ TEST_F(tracer_test, empty_parent_means_tracing_is_off) {
   EXPECT_TRUE(processor->spans().empty());
 }
 
-TEST_F(tracer_test, attributes_replace_earlier_values_of_the_same_key) {
+TEST_F(Tracer, AttributeReplacesSameKey) {
   auto span = always_on.start_span("GET", span_kind::server, std::nullopt);
   span.set_attribute("http.response.status_code", std::int64_t{200});
   span.set_attribute("http.response.status_code", std::int64_t{503});
@@ -133,7 +133,7 @@ TEST_F(tracer_test, attributes_replace_earlier_values_of_the_same_key) {
   EXPECT_EQ(std::get<double>(*find_attribute(spans[0], "todo.ratio")), 0.5);
 }
 
-TEST_F(tracer_test, error_status_keeps_the_first_description_when_a_later_one_is_empty) {
+TEST_F(Tracer, ErrorKeepsFirstDescription) {
   auto span = always_on.start_span("GET", span_kind::server, std::nullopt);
   span.set_error("handler threw");
   span.set_error({});
@@ -144,7 +144,7 @@ TEST_F(tracer_test, error_status_keeps_the_first_description_when_a_later_one_is
   EXPECT_EQ(spans[0].status.message, "handler threw");
 }
 
-TEST_F(tracer_test, moving_a_span_moves_ownership_and_it_ends_once) {
+TEST_F(Tracer, MovedSpanEndsOnce) {
   auto first = always_on.start_span("a", span_kind::internal, std::nullopt);
   const auto id = first.context().span_id;
   active_span second = std::move(first);
@@ -161,7 +161,7 @@ TEST_F(tracer_test, moving_a_span_moves_ownership_and_it_ends_once) {
   EXPECT_EQ(processor->spans().size(), 2u);
 }
 
-TEST_F(tracer_test, an_invalid_parent_starts_a_new_trace) {
+TEST_F(Tracer, InvalidParentStartsNewTrace) {
   span_context bad;  // all-zero ids
   bad.flags = trace_flag_sampled;
   auto span = parent_based.start_span("GET", span_kind::server, bad);
