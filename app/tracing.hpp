@@ -57,7 +57,7 @@ inline tracing_plan plan_tracing(const config::tracing_config& config) {
   return plan;
 }
 
-/// The running tracer and exporter; both empty when tracing is off.
+/// The running tracer and exporter. Both are empty when tracing is off.
 class tracing_runtime {
  public:
   tracing_runtime() = default;

@@ -31,13 +31,13 @@ struct tracing_config {
   std::chrono::milliseconds export_timeout{30000};  // OTEL_BSP_EXPORT_TIMEOUT, one batch with retries
 };
 
-/// Reads the tracing variables; `default_service_name` is used when neither
+/// Reads the tracing variables. `default_service_name` is used when neither
 /// OTEL_SERVICE_NAME nor a service.name resource attribute is set. Throws
 /// config_error naming the first invalid variable.
 tracing_config load_tracing_config(const env& environment, std::string_view default_service_name);
 
 /// Parses OTEL_RESOURCE_ATTRIBUTES: comma-separated key=value pairs whose
-/// values are percent-decoded; a repeated key keeps its last value. Throws
+/// values are percent-decoded. A repeated key keeps its last value. Throws
 /// config_error on a member without '=', an empty key or an invalid percent escape.
 std::vector<std::pair<std::string, std::string>> parse_resource_attributes(std::string_view text);
 

@@ -53,7 +53,7 @@ class connection {
   boost::asio::awaitable<void> execute(std::string_view sql, std::chrono::milliseconds timeout);
 
   /// Makes every later query() and execute() a CLIENT span under `parent`,
-  /// until another parent is set; an empty parent stops the spans. The pool
+  /// until another parent is set. An empty parent stops the spans. The pool
   /// sets it for each borrower and clears it when the connection comes back.
   void set_trace_parent(const obs::trace_parent& parent) noexcept;
 

@@ -12,7 +12,7 @@ bool is_word_char(char c) {
 }
 
 // Splits `sql` into upper-cased words, skipping punctuation, string literals
-// and comments; stops after `limit` words.
+// and comments, and stops after `limit` words.
 std::vector<std::string> leading_words(std::string_view sql, std::size_t limit) {
   std::vector<std::string> words;
   std::size_t i = 0;

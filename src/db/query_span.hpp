@@ -3,7 +3,7 @@
 // CLIENT spans of PostgreSQL statements, with the database semantic
 // conventions: db.system, db.namespace, db.operation.name, db.collection.name
 // and db.query.text. Statements carry values only as $n parameters, so the
-// text holds placeholders and never a value.
+// text contains placeholders and never a value.
 
 #include "db/error.hpp"
 #include "obs/tracer.hpp"
@@ -20,8 +20,8 @@ struct query_server {
   std::string port;      ///< server.port, as text
 };
 
-/// The first keyword of `sql` in upper case, such as "SELECT" or "BEGIN";
-/// empty when there is none.
+/// Returns the first keyword of `sql` in upper case, such as "SELECT" or
+/// "BEGIN", or an empty string when there is none.
 std::string operation_name(std::string_view sql);
 
 /// The table a simple statement works on: the first name after FROM in a
@@ -35,7 +35,7 @@ std::string collection_name(std::string_view sql);
 obs::active_span start_query_span(const obs::trace_parent& parent, std::string_view sql, const query_server& server);
 
 /// Marks the span failed: error.type is the SQLSTATE, or "timeout" or
-/// "unavailable" for errors without one, and the status holds the message.
+/// "unavailable" for errors without one, and the status contains the message.
 void record_query_failure(obs::active_span& span, const error& failure);
 
 }  // namespace todo::db

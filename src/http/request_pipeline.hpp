@@ -27,7 +27,7 @@ std::optional<std::string> request_target_path(std::string_view target);
 ///
 /// With a tracer in `tracing`, a routed request whose route is not listed as
 /// untraced gets a SERVER span in context.span, continuing the traceparent
-/// it carries; the caller ends it after sending the response.
+/// it carries. The caller ends it after sending the response.
 boost::asio::awaitable<response> dispatch_request(const router& routes, const request& req,
                                                   request_context& context, const request_tracing& tracing = {});
 

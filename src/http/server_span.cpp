@@ -19,7 +19,7 @@ bool is_known_method(std::string_view method) {
   return false;
 }
 
-// Splits a Host header into name and port; the port is 0 when absent or invalid.
+// Splits a Host header into name and port. The port is 0 when absent or invalid.
 std::pair<std::string_view, std::int64_t> split_host(std::string_view host) {
   std::string_view name = host;
   std::string_view port_text;
@@ -43,7 +43,7 @@ std::pair<std::string_view, std::int64_t> split_host(std::string_view host) {
 }  // namespace
 
 std::optional<obs::span_context> incoming_parent(const request& req) {
-  // Several traceparent headers cannot be told apart: start a new trace.
+  // Several traceparent headers are ambiguous, so a new trace starts.
   if (req.count("traceparent") != 1) return std::nullopt;
   auto parent = obs::parse_traceparent(req["traceparent"]);
   if (!parent) return std::nullopt;

@@ -98,7 +98,7 @@ struct batch_exporter::state {
   counter* dropped_export_failed_counter = nullptr;
   counter* dropped_shutdown_counter = nullptr;
 
-  // Rate limit of the drop warning; touched by request threads, so atomic.
+  // Rate limit of the drop warning. Request threads update it, so it is atomic.
   std::atomic<std::int64_t> next_warning_ns{0};
   std::atomic<std::uint64_t> unreported_drops{0};
 
@@ -288,7 +288,7 @@ void batch_exporter::shutdown(std::chrono::milliseconds timeout) noexcept {
   std::unique_lock lock(s.mutex);
   bool clean = s.finished_changed.wait_for(lock, timeout, [&s] { return s.finished; });
   if (!clean) {
-    // The collector did not answer in time: cut the exchange in progress.
+    // The collector did not respond in time, so the exchange in progress is cut.
     s.aborting = true;
     lock.unlock();
     asio::post(s.io, [keep] {

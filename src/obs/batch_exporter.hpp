@@ -1,7 +1,7 @@
 #pragma once
 
 // The batch span processor and OTLP/HTTP JSON exporter. Ended spans go into a
-// bounded queue; a thread of its own sends them in batches, so a slow or dead
+// bounded queue, and a thread of its own sends them in batches, so a slow or dead
 // collector never delays a request. When the queue is full, spans are dropped
 // and counted.
 
@@ -46,7 +46,7 @@ class batch_exporter final : public span_processor {
   /// Starts the export thread.
   void start();
 
-  /// Queues a sampled span. Never blocks on the network; drops and counts the
+  /// Queues a sampled span. Never blocks on the network, and drops and counts the
   /// span when the queue is full.
   void on_end(span&& finished) noexcept override;
 

@@ -28,7 +28,7 @@ using error_code = boost::system::error_code;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// A collector's answer is a small JSON object; anything longer is cut.
+// A collector's response is a small JSON object, so anything longer is cut.
 constexpr std::uint64_t max_response_bytes = 64 * 1024;
 constexpr std::size_t error_excerpt_bytes = 200;
 
@@ -156,7 +156,7 @@ asio::awaitable<otlp_response> otlp_http_client::post(const std::string& body, s
     if (read_ec) {
       close();
       // A kept-alive connection may have been closed by the collector while
-      // it sat idle; one fresh connection is worth a try before the deadline.
+      // it sat idle, so one fresh connection is tried before the deadline.
       if (reused && std::chrono::steady_clock::now() < deadline && read_ec != beast::error::timeout) continue;
       outcome.error = read_ec == beast::error::timeout ? "no answer within the export timeout"
                                                        : "the exchange failed: " + read_ec.message();

@@ -47,7 +47,7 @@ class otlp_http_client {
 
   /// POSTs `body` as application/json and waits up to `timeout` for the whole
   /// exchange. Reuses the connection of the last call when the collector kept
-  /// it open; a reused connection that fails before any response is replaced
+  /// it open. A reused connection that fails before any response is replaced
   /// once within the same timeout. Never throws for network failures.
   boost::asio::awaitable<otlp_response> post(const std::string& body, std::chrono::milliseconds timeout);
 

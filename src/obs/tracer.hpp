@@ -67,17 +67,17 @@ struct trace_parent {
   /// The parent as a span context, such as for a traceparent header.
   span_context context() const;
 
-  /// The ids as hex for log lines; empty when tracing is off.
+  /// Returns the ids as hex for log lines, or empty strings when tracing is off.
   std::string trace_id_hex() const { return tracer != nullptr ? trace_id.to_hex() : std::string(); }
   std::string span_id_hex() const { return tracer != nullptr ? span_id.to_hex() : std::string(); }
 
-  /// Starts a child of this parent; an empty span when tracing is off.
+  /// Starts a child of this parent, or returns an empty span when tracing is off.
   active_span start_child(std::string_view name, span_kind kind) const;
 };
 
 static_assert(std::is_trivially_copyable_v<trace_parent> && std::is_trivially_destructible_v<trace_parent>);
 
-/// A started span. Move-only; ends itself when destroyed. An empty
+/// A started span. It is move-only and ends itself when destroyed. An empty
 /// active_span, from a tracer that is off, accepts every call and does nothing.
 class active_span {
  public:
@@ -110,7 +110,7 @@ class active_span {
   void set_attribute(std::string_view key, std::int64_t value);
   void set_attribute(std::string_view key, bool value);
   void set_attribute(std::string_view key, double value);
-  /// Sets the status to error; a non-empty `description` replaces the message.
+  /// Sets the status to error. A non-empty `description` replaces the message.
   /// An ok status is never overwritten.
   void set_error(std::string_view description);
   void add_event(std::string_view name);
