@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -106,8 +107,9 @@ int main() {
                                            todo::queue::client_options{broker, 4, config.redis_timeout});
   auto jobs = std::make_shared<todo::queue::job_stream>(redis);
 
+  auto draining = std::make_shared<std::atomic<bool>>(false);
   auto routes = std::make_shared<todo::http::router>();
-  todo::domain::register_routes(*routes, {database, static_files, redis, jobs, metrics, config.app_env});
+  todo::domain::register_routes(*routes, {database, static_files, redis, jobs, metrics, config.app_env, draining});
   routes->add(boost::beast::http::verb::get, "/metrics", "metrics", todo::http::metrics_handler(metrics));
 
   todo::http::server_options server_options;
@@ -131,15 +133,7 @@ int main() {
     io.stop();
   };
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    stopping = true;
-    if (!serving) {
-      todo::obs::log_info(logger, {}, "shutdown requested before the server started", {{"signal", signal_number}});
-      asio::post(io, finish);
-      return;
-    }
+  auto drain = [&](int signal_number) {
     todo::obs::log_info(logger, {}, "shutdown requested, draining requests",
                         {{"signal", signal_number}, {"timeout_s", config.shutdown_timeout.count()}});
     server->shutdown(config.shutdown_timeout, [&](std::size_t remaining) {
@@ -149,7 +143,43 @@ int main() {
       }
       asio::post(io, finish);
     });
-  });
+  };
+
+  // With SHUTDOWN_DELAY_S, the first signal only makes /healthz and /readyz
+  // return 503 while requests are served as before, so that a load balancer
+  // stops sending new ones before the listener closes. The drain starts when
+  // the delay ends or at a second signal. The signal set and the timer
+  // share a strand, so their handlers never run at the same time.
+  auto signal_strand = asio::make_strand(io);
+  asio::signal_set signals(signal_strand, SIGINT, SIGTERM);
+  asio::steady_timer delay_timer(signal_strand);
+  std::function<void(const boost::system::error_code&, int)> on_signal;
+  on_signal = [&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    if (stopping.exchange(true)) {
+      if (delay_timer.cancel() > 0) {
+        todo::obs::log_info(logger, {}, "second signal, ending the shutdown delay", {{"signal", signal_number}});
+      }
+      return;
+    }
+    if (!serving) {
+      todo::obs::log_info(logger, {}, "shutdown requested before the server started", {{"signal", signal_number}});
+      asio::post(io, finish);
+      return;
+    }
+    if (config.shutdown_delay.count() == 0) {
+      drain(signal_number);
+      return;
+    }
+
+    draining->store(true);
+    todo::obs::log_info(logger, {}, "shutdown requested, failing health checks before draining",
+                        {{"signal", signal_number}, {"delay_s", config.shutdown_delay.count()}});
+    delay_timer.expires_after(config.shutdown_delay);
+    delay_timer.async_wait([&drain, signal_number](const boost::system::error_code&) { drain(signal_number); });
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
 
   // On a strand, as every coroutine that calls the database or Redis.
   asio::co_spawn(

@@ -5,7 +5,7 @@ PG_BIN=/usr/lib/postgresql/15/bin
 
 # Debian packages the build and the tests need.
 TODO_PACKAGES=(g++ cmake make pkg-config libboost1.81-dev libpq-dev libgtest-dev libhiredis-dev
-  postgresql-15 postgresql-client-15 redis-server prometheus curl ca-certificates)
+  postgresql-15 postgresql-client-15 redis-server prometheus caddy jq curl ca-certificates)
 # The OTLP test receiver in tests/otlp runs on Node.js. Debian's nodejs and
 # npm are added only when no node is on the PATH, so that a Node.js
 # installed in another way stays in use.
@@ -64,6 +64,7 @@ pg_ctl_command() {
 # creating it on first use, and sets PG_PORT. It listens on 127.0.0.1 only,
 # with no Unix socket, and trusts local connections: it is for this machine.
 # A third argument "throwaway" turns fsync off, for test data only.
+# PG_EXTRA_CONF, when set, contains more postgresql.conf lines.
 start_postgres() {
   local folder=$1 first_port=$2 durability=${3:-durable}
   local data="$folder/data"
@@ -80,17 +81,28 @@ start_postgres() {
       { cat "$folder/initdb.log" >&2; die "initdb failed"; }
   fi
 
-  PG_PORT=$(free_port "$first_port")
-  pg_as_owner tee "$data/postgresql.auto.conf" >/dev/null <<CONF
+  # free_port detects only listening sockets, so a port can still be the
+  # local end of an open connection, and bind fails. The next port is tried then.
+  local attempt port=$first_port
+  for attempt in 1 2 3; do
+    PG_PORT=$(free_port "$port")
+    pg_as_owner tee "$data/postgresql.auto.conf" >/dev/null <<CONF
 port = $PG_PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 max_connections = 200
 fsync = $([ "$durability" = throwaway ] && echo off || echo on)
+${PG_EXTRA_CONF:-}
 CONF
-  say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-  pg_as_owner "$PG_BIN/pg_ctl" -D "$data" -l "$folder/postgres.log" -w -t 60 start >/dev/null ||
-    { tail -n 20 "$folder/postgres.log" >&2; die "PostgreSQL did not start"; }
+    say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    pg_as_owner "$PG_BIN/pg_ctl" -D "$data" -l "$folder/postgres.log" -w -t 60 start >/dev/null && return 0
+    pg_as_owner grep -rqs "could not bind" "$folder/postgres.log" "$data/log" || break
+    say "port $PG_PORT is in use by a connection; trying the next one"
+    port=$((PG_PORT + 1))
+  done
+  # With the logging collector on, the reason is in data/log/.
+  pg_as_owner tail -n 20 "$folder/postgres.log" "$data"/log/* >&2 2>/dev/null || true
+  die "PostgreSQL did not start"
 }
 
 stop_postgres() {
@@ -132,29 +144,38 @@ stop_redis() {
   redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 }
 
-# Starts a private Prometheus in folder $1 on a free port from $2 with the
-# rules of deploy/prometheus and a 1 s scrape interval, and sets
-# PROMETHEUS_PORT and PROMETHEUS_TARGETS. Targets come from the JSON files
-# in $PROMETHEUS_TARGETS (file-based discovery): web.json and worker.json.
-start_prometheus() {
-  local folder=$1 first_port=$2
+# Writes $1/prometheus.yml: the rules of deploy/prometheus, scrape and rule
+# evaluation every $2, and targets from the JSON files in $1/targets
+# (file-based discovery, reread on change): web.json and worker.json.
+# Sets PROMETHEUS_TARGETS to that folder and leaves existing target files alone.
+write_prometheus_config() {
+  local folder=$1 interval=$2
   PROMETHEUS_TARGETS="$folder/targets"
   mkdir -p "$folder/data" "$PROMETHEUS_TARGETS"
-  echo '[]' >"$PROMETHEUS_TARGETS/web.json"
-  echo '[]' >"$PROMETHEUS_TARGETS/worker.json"
+  [ -f "$PROMETHEUS_TARGETS/web.json" ] || echo '[]' >"$PROMETHEUS_TARGETS/web.json"
+  [ -f "$PROMETHEUS_TARGETS/worker.json" ] || echo '[]' >"$PROMETHEUS_TARGETS/worker.json"
   cat >"$folder/prometheus.yml" <<CONF
 global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
+  scrape_interval: $interval
+  evaluation_interval: $interval
 rule_files:
   - $TODO_ROOT/deploy/prometheus/rules/recording.yml
   - $TODO_ROOT/deploy/prometheus/rules/alerts.yml
 scrape_configs:
   - job_name: todo-web
-    file_sd_configs: [{files: ["$PROMETHEUS_TARGETS/web.json"], refresh_interval: 1s}]
+    file_sd_configs: [{files: ["$PROMETHEUS_TARGETS/web.json"], refresh_interval: $interval}]
   - job_name: todo-worker
-    file_sd_configs: [{files: ["$PROMETHEUS_TARGETS/worker.json"], refresh_interval: 1s}]
+    file_sd_configs: [{files: ["$PROMETHEUS_TARGETS/worker.json"], refresh_interval: $interval}]
 CONF
+}
+
+# Starts a private Prometheus in folder $1 on a free port from $2 with a 1 s
+# scrape interval (see write_prometheus_config), and sets PROMETHEUS_PORT and
+# PROMETHEUS_TARGETS. The target files start empty.
+start_prometheus() {
+  local folder=$1 first_port=$2
+  rm -f "$folder/targets/web.json" "$folder/targets/worker.json"
+  write_prometheus_config "$folder" 1s
   PROMETHEUS_PORT=$(free_port "$first_port")
   say "starting Prometheus on 127.0.0.1:$PROMETHEUS_PORT"
   prometheus --config.file="$folder/prometheus.yml" --storage.tsdb.path="$folder/data" \

@@ -1,46 +1,63 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds in Release, starts a private PostgreSQL
-# and Redis under .data/, then runs todo-web and todo-worker in the
-# foreground with their JSON logs on stdout. Ctrl-C stops everything.
+# Runs the whole todo stack on this machine as background processes:
+# PostgreSQL, Redis, the web replicas, the workers, Caddy in front and
+# Prometheus. Data, logs and pid files stay in .data/ (or TODO_DATA_DIR).
 #
-# Settings (environment): PORT (default: the first free port from 5000),
-# METRICS_PORT of the worker (default: the first free port from 9100),
-# LOG_LEVEL, WEB_THREADS, WORKER_CONCURRENCY and every other variable the
-# two programs read.
+#   scripts/run.sh [up]            install what is missing, build, start what is not running
+#   scripts/run.sh down            stop every process; the data stays
+#   scripts/run.sh status          list the processes, their state and address
+#   scripts/run.sh logs [-n N] [--no-follow]
+#                                  the last N lines (default 10) of every log as
+#                                  one stream of JSON lines, then follow them
+#
+# Settings (environment) for up: WEB_REPLICAS and WORKER_REPLICAS (default 1
+# each; a later up with smaller numbers stops the extra ones), CADDY_PORT
+# (default: the first free port from 8080), PROMETHEUS_PORT (from 9090),
+# PORT and METRICS_PORT (first ports of the web replicas and of the
+# workers, from 5000 and 9100), TODO_SKIP_BUILD=1 to use build/ as it is,
+# and every variable that todo-web and todo-worker read.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/stack.sh"
 
-install_packages
-build_release
-
-DATA="$TODO_ROOT/.data"
-start_postgres "$DATA/postgres" 54320
-start_redis "$DATA/redis" 56380
-create_database todo
-
-pids=()
-stop_all() {
-  local pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  stop_redis
-  stop_postgres "$DATA/postgres"
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+  exit 2
 }
-trap stop_all EXIT
-trap 'exit 0' INT TERM
 
-export DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/todo"
-export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-export PORT=${PORT:-$(free_port 5000)}
-export STATIC_DIR=${STATIC_DIR:-$TODO_ROOT/static}
-export BIND_ADDRESS=${BIND_ADDRESS:-127.0.0.1}
-
-METRICS_PORT=${METRICS_PORT:-$(free_port 9100)} "$TODO_ROOT/build/todo-worker" &
-pids+=($!)
-"$TODO_ROOT/build/todo-web" &
-pids+=($!)
-
-say "todo is at http://127.0.0.1:$PORT/ (Ctrl-C stops it)"
-status=0
-wait -n "${pids[@]}" || status=$?
-say "a process exited with status $status; stopping the rest"
+command=${1:-up}
+[ $# -gt 0 ] && shift
+case $command in
+  up)
+    [ $# -eq 0 ] || usage
+    stack_up
+    ;;
+  down)
+    [ $# -eq 0 ] || usage
+    stack_down
+    ;;
+  status)
+    [ $# -eq 0 ] || usage
+    stack_status
+    ;;
+  logs)
+    lines=10
+    follow=follow
+    while [ $# -gt 0 ]; do
+      case $1 in
+        -n)
+          [[ ${2:-} =~ ^[0-9]+$ ]] || die "invalid -n '${2:-}': expected a number of lines"
+          lines=$2
+          shift 2
+          ;;
+        --no-follow)
+          follow=no-follow
+          shift
+          ;;
+        *) usage ;;
+      esac
+    done
+    stack_logs "$lines" "$follow"
+    ;;
+  *) usage ;;
+esac

@@ -58,6 +58,7 @@ web_config load_web_config(const env& environment) {
   config.db_pool_size = static_cast<unsigned>(environment.get_int("DB_POOL_SIZE", 10, 1, 1000));
   config.db_timeout = std::chrono::milliseconds(environment.get_int("DB_TIMEOUT_MS", 5000, 50, 600000));
   config.shutdown_timeout = std::chrono::seconds(environment.get_int("SHUTDOWN_TIMEOUT_S", 8, 0, 3600));
+  config.shutdown_delay = std::chrono::seconds(environment.get_int("SHUTDOWN_DELAY_S", 0, 0, 300));
   config.static_dir = environment.get_string("STATIC_DIR", "static");
   config.max_body_bytes = static_cast<std::size_t>(
       environment.get_int("MAX_BODY_BYTES", 64 * 1024, 1024, 64 * 1024 * 1024));

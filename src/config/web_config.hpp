@@ -34,6 +34,7 @@ struct web_config {
   std::chrono::milliseconds db_timeout{5000};  // DB_TIMEOUT_MS, per query and per connect
   std::vector<cidr> trusted_proxies;           // TRUSTED_PROXIES, default loopback
   std::chrono::seconds shutdown_timeout{8};    // SHUTDOWN_TIMEOUT_S, below Docker's 10 s
+  std::chrono::seconds shutdown_delay{0};      // SHUTDOWN_DELAY_S, health checks fail before the drain
   std::string static_dir = "static";           // STATIC_DIR
   std::size_t max_body_bytes = 64 * 1024;      // MAX_BODY_BYTES
   std::size_t max_connections = 10000;         // MAX_CONNECTIONS, open client connections

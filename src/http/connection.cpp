@@ -145,20 +145,20 @@ class session {
     }
 
     conn_->busy = true;
-    const in_flight_request in_flight(options_->metrics.get());
+    in_flight_request in_flight(options_->metrics.get());
     auto context = make_context(parser.get());
 
     // Without chunked as the final coding, the end of a request body cannot
     // be found, and guessing would let the rest be read as another request.
     if (parser.get().count(beast_http::field::transfer_encoding) > 0 && !parser.chunked()) {
-      co_return co_await reject_request(parser.get(), context, beast_http::status::bad_request,
+      co_return co_await reject_request(parser.get(), context, in_flight, beast_http::status::bad_request,
                                         "malformed request", "bad_request",
                                         beast_http::make_error_code(beast_http::error::bad_transfer_encoding));
     }
 
     const auto content_length = parser.content_length();
     if (content_length && *content_length > options_->max_body_bytes) {
-      co_return co_await reject_request(parser.get(), context, beast_http::status::payload_too_large,
+      co_return co_await reject_request(parser.get(), context, in_flight, beast_http::status::payload_too_large,
                                         "request body too large", "payload_too_large",
                                         beast_http::make_error_code(beast_http::error::body_limit));
     }
@@ -170,11 +170,11 @@ class session {
       conn_->stream.expires_after(options_->body_timeout);
       auto [body_ec, body_bytes] = co_await beast_http::async_read(conn_->stream, buffer_, parser, use_tuple);
       if (body_ec == beast_http::error::body_limit) {
-        co_return co_await reject_request(parser.get(), context, beast_http::status::payload_too_large,
+        co_return co_await reject_request(parser.get(), context, in_flight, beast_http::status::payload_too_large,
                                           "request body too large", "payload_too_large", body_ec);
       }
       if (is_malformed(body_ec)) {
-        co_return co_await reject_request(parser.get(), context, beast_http::status::bad_request,
+        co_return co_await reject_request(parser.get(), context, in_flight, beast_http::status::bad_request,
                                           "malformed request body", "bad_request", body_ec);
       }
       if (body_ec) {
@@ -188,7 +188,7 @@ class session {
     const bool keep_alive = req.keep_alive() && res.keep_alive() && !conn_->stopping;
     finalize_response(res, req, context, keep_alive);
 
-    observe_request(context, req.method_string(), res.result_int());
+    observe_request(context, req.method_string(), res.result_int(), &in_flight);
     const bool written = co_await write_response(res, context);
     record_request(context, {req.method_string(), path_for_log(req.target()), res.result_int(),
                          req[beast_http::field::user_agent]});
@@ -203,9 +203,13 @@ class session {
   }
 
   // Records the request in the metrics once its response is ready, before
-  // the write, so a client that has its response is already counted when it
-  // scrapes next. The duration therefore leaves out the time to send.
-  void observe_request(const request_context& context, std::string_view method, unsigned status) const noexcept {
+  // the write, so a client that has its response is already counted, and no
+  // longer in flight, when it scrapes next. The duration therefore leaves out
+  // the time to send.
+  // `in_flight` is null for a request that was never counted as in flight.
+  void observe_request(const request_context& context, std::string_view method, unsigned status,
+                       in_flight_request* in_flight = nullptr) const noexcept {
+    if (in_flight != nullptr) in_flight->finish();
     if (!options_->metrics) return;
     options_->metrics->request_finished(method, context.route_name, status,
                                         std::chrono::steady_clock::now() - context.received_at, context.span);
@@ -250,14 +254,15 @@ class session {
   // Sends the error response to a request whose header was read but which is
   // not served, such as one with a body over the limit.
   asio::awaitable<next_step> reject_request(const request& header, request_context& context,
-                                            beast_http::status status, std::string_view message,
+                                            in_flight_request& in_flight, beast_http::status status,
+                                            std::string_view message,
                                             std::string_view route_name, const error_code& cause) {
     context.route_name = std::string(route_name);
     auto res = json_error(header, context, status, message);
     finalize_response(res, header, context, false);
 
     log_rejection(context, status, cause);
-    observe_request(context, header.method_string(), res.result_int());
+    observe_request(context, header.method_string(), res.result_int(), &in_flight);
     co_await write_response(res, context);
     record_request(context, {header.method_string(), path_for_log(header.target()), res.result_int(),
                          header[beast_http::field::user_agent]});

@@ -54,8 +54,9 @@ void request_metrics::request_finished(std::string_view method, std::string_view
   }
 }
 
-in_flight_request::~in_flight_request() {
+void in_flight_request::finish() noexcept {
   if (metrics_ != nullptr) metrics_->request_finished_in_flight();
+  metrics_ = nullptr;
 }
 
 }  // namespace todo::http

@@ -32,15 +32,21 @@ class request_metrics {
   std::string environment_;
 };
 
-/// Counts a request as in flight for as long as it lives.
+/// Counts a request as in flight from construction until finish() or the
+/// destructor, whichever comes first.
 class in_flight_request {
  public:
   explicit in_flight_request(request_metrics* metrics) noexcept : metrics_(metrics) {
     if (metrics_ != nullptr) metrics_->request_started();
   }
-  ~in_flight_request();
+  ~in_flight_request() { finish(); }
   in_flight_request(const in_flight_request&) = delete;
   in_flight_request& operator=(const in_flight_request&) = delete;
+
+  /// Ends the count once the response is ready, before it is written, so a
+  /// client that has its response never finds its request still in flight.
+  /// Later calls, and the destructor, do nothing.
+  void finish() noexcept;
 
  private:
   request_metrics* metrics_;

@@ -121,6 +121,19 @@ http::response not_ready_response(const http::request& req) {
   return res;
 }
 
+bool is_draining(const handler_services& services) {
+  return services.draining && services.draining->load(std::memory_order_relaxed);
+}
+
+// A load balancer that reads this stops sending new requests, while the
+// ones it sends until then are still served.
+http::response draining_response(const http::request& req) {
+  const boost::json::value body = {{"status", "draining"}, {"timestamp", utc_timestamp_now()}};
+  auto res = http::json_response(req, status::service_unavailable, body);
+  res.set(beast_http::field::cache_control, "no-store");
+  return res;
+}
+
 }  // namespace
 
 asio::awaitable<http::response> show_index(handler_services& services, const http::request& req,
@@ -230,7 +243,10 @@ asio::awaitable<http::response> reorder_tasks(handler_services& services, const 
   co_return http::json_response(req, status::ok, response_body);
 }
 
-asio::awaitable<http::response> check_health(handler_services&, const http::request& req, http::request_context&) {
+asio::awaitable<http::response> check_health(handler_services& services, const http::request& req,
+                                             http::request_context&) {
+  if (is_draining(services)) co_return draining_response(req);
+
   const boost::json::value body = {{"status", "healthy"}, {"timestamp", utc_timestamp_now()}};
   auto res = http::json_response(req, status::ok, body);
   res.set(beast_http::field::cache_control, "no-store");
@@ -239,6 +255,8 @@ asio::awaitable<http::response> check_health(handler_services&, const http::requ
 
 asio::awaitable<http::response> check_readiness(handler_services& services, const http::request& req,
                                                 http::request_context& context) {
+  if (is_draining(services)) co_return draining_response(req);
+
   // With requests already queued for a connection, a ping would only queue
   // behind them and time out. PostgreSQL answered the pool's last connect,
   // so the replica is ready, only busy: taking every replica out of rotation

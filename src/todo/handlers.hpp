@@ -11,6 +11,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <atomic>
 #include <memory>
 
 namespace todo::domain {
@@ -25,6 +26,7 @@ struct handler_services {
   std::shared_ptr<queue::client> redis;     // may be null: export routes then return 503
   std::shared_ptr<queue::job_stream> jobs;  // may be null, as redis
   obs::counter* jobs_enqueued = nullptr;    // background_jobs_total{status="enqueued"}; may be null
+  std::shared_ptr<const std::atomic<bool>> draining;  // while set, /healthz and /readyz return 503; may be null
 };
 
 /// A route handler before db::error mapping (run_with_db_errors adds it).

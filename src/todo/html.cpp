@@ -7,13 +7,24 @@ namespace {
 // Every piece of user text goes through append_html_escaped, in element
 // content and in attribute values alike.
 
+// A hash of the files under static/ at build time (see CMakeLists.txt), so
+// that each release links its assets under new URLs.
+#ifndef TODO_ASSET_VERSION
+#define TODO_ASSET_VERSION "dev"
+#endif
+constexpr std::string_view asset_version = TODO_ASSET_VERSION;
+
 void append_head(std::string& out, std::string_view title) {
   out += "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>";
   append_html_escaped(out, title);
-  out += "</title>\n<link rel=\"stylesheet\" href=\"/static/app.css?v=1\">\n";
-  out += "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">\n";
-  out += "<script src=\"/static/app.js?v=1\" defer></script>\n</head>\n<body>\n";
+  out += "</title>\n<link rel=\"stylesheet\" href=\"/static/app.css?v=";
+  out += asset_version;
+  out += "\">\n<link rel=\"icon\" href=\"/static/favicon.svg?v=";
+  out += asset_version;
+  out += "\" type=\"image/svg+xml\">\n<script src=\"/static/app.js?v=";
+  out += asset_version;
+  out += "\" defer></script>\n</head>\n<body>\n";
 }
 
 void append_quoted(std::string& out, std::string_view text) {

@@ -10,7 +10,8 @@ void register_routes(http::router& routes, const route_dependencies& dependencie
 
   auto services = std::make_shared<handler_services>(
       handler_services{todo_store(dependencies.database), dependencies.database, dependencies.static_files,
-                       export_store(dependencies.database), dependencies.redis, dependencies.jobs});
+                       export_store(dependencies.database), dependencies.redis, dependencies.jobs, nullptr,
+                       dependencies.draining});
   if (dependencies.metrics) {
     services->jobs_enqueued = &dependencies.metrics
                                    ->add_counter("background_jobs_total",

@@ -7,6 +7,7 @@
 #include "queue/client.hpp"
 #include "queue/job_stream.hpp"
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,8 @@ struct route_dependencies {
   std::shared_ptr<queue::job_stream> jobs;
   std::shared_ptr<obs::registry> metrics;  // null: no job counters
   std::string environment;                 // APP_ENV, a label of the job counters
+  // Set during the SHUTDOWN_DELAY_S after SIGTERM. Null means never draining.
+  std::shared_ptr<const std::atomic<bool>> draining;
 };
 
 /// Registers every route of the web service with its name (the names are the

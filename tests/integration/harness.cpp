@@ -61,12 +61,16 @@ boost::json::value http_result::json() const {
 
 http_result http_request(unsigned short port, const std::string& method, const std::string& target,
                          const std::string& body, const std::map<std::string, std::string>& headers,
-                         std::chrono::milliseconds timeout) {
+                         std::chrono::milliseconds timeout, const std::string& source_address) {
   asio::io_context io;
   beast::tcp_stream stream(io);
   http_result result;
   beast::error_code ec;
 
+  if (!source_address.empty()) {
+    stream.socket().open(tcp::v4());
+    stream.socket().bind(tcp::endpoint(asio::ip::make_address(source_address), 0));
+  }
   stream.expires_after(timeout);
   stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
   if (ec) {

@@ -85,10 +85,13 @@ class web_process {
   std::vector<std::string> lines_;
 };
 
-/// Sends one HTTP/1.1 request to 127.0.0.1:port on a new connection.
+/// Sends one HTTP/1.1 request to 127.0.0.1:port on a new connection. A
+/// non-empty `source_address` (such as 127.0.0.2) is the local address the
+/// connection comes from, so the server's peer is not 127.0.0.1.
 http_result http_request(unsigned short port, const std::string& method, const std::string& target,
                          const std::string& body, const std::map<std::string, std::string>& headers,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(15));
+                         std::chrono::milliseconds timeout = std::chrono::seconds(15),
+                         const std::string& source_address = {});
 
 /// A blocking libpq connection for test set-up and checks (the test side may block).
 class sql_session {

@@ -1,11 +1,12 @@
 // Faults around todo-web: a table lock held elsewhere, PostgreSQL restarting
-// under traffic, and SIGTERM with requests in flight.
+// under traffic, SIGTERM with requests in flight, and the shutdown delay.
 
 #include "harness.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <future>
 #include <set>
 
@@ -143,6 +144,37 @@ TEST(Resilience, SigtermWhenIdleExitsZero) {
   web_process web;
   EXPECT_EQ(web.get("/healthz").status, 200);
   EXPECT_EQ(web.stop(SIGINT), 0);
+}
+
+TEST(Resilience, ShutdownDelayFailsHealthChecksFirst) {
+  web_process web(web_process::environment{{"SHUTDOWN_DELAY_S", "2"}});
+  ASSERT_EQ(web.get("/healthz").status, 200);
+  const auto signalled = std::chrono::steady_clock::now();
+  std::future<int> exit_code = std::async(std::launch::async, [&web] { return web.stop(SIGTERM); });
+  ASSERT_TRUE(web.wait_for_log("failing health checks before draining", 5s));
+
+  auto health = web.get("/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(health.json().at("status").as_string(), "draining");
+  EXPECT_EQ(web.get("/readyz").status, 503);
+  // Everything else is served as before until the delay ends.
+  EXPECT_EQ(web.get("/api/todos").status, 200);
+
+  EXPECT_EQ(exit_code.get(), 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - signalled, 2s);
+  EXPECT_TRUE(web.wait_for_log("shutdown requested, draining requests", 1s));
+  EXPECT_TRUE(web.wait_for_log("todo-web stopped", 1s));
+}
+
+TEST(Resilience, SecondSignalEndsShutdownDelay) {
+  web_process web(web_process::environment{{"SHUTDOWN_DELAY_S", "60"}});
+  ASSERT_EQ(::kill(web.pid(), SIGTERM), 0);
+  ASSERT_TRUE(web.wait_for_log("failing health checks before draining", 5s));
+
+  const auto second = std::chrono::steady_clock::now();
+  EXPECT_EQ(web.stop(SIGTERM), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - second, 10s);
+  EXPECT_TRUE(web.wait_for_log("second signal, ending the shutdown delay", 1s));
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ TEST(WebConfig, DefaultsMatchDocumentedValues) {
   EXPECT_EQ(config.db_pool_size, 10u);
   EXPECT_EQ(config.db_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(config.shutdown_timeout, std::chrono::seconds(8));
+  EXPECT_EQ(config.shutdown_delay, std::chrono::seconds(0));
   EXPECT_GE(config.web_threads, 1u);
   ASSERT_EQ(config.trusted_proxies.size(), 2u);
 }
@@ -43,6 +44,7 @@ TEST(WebConfig, ReadsEveryVariable) {
                             {"DB_POOL_SIZE", "4"},
                             {"DB_TIMEOUT_MS", "250"},
                             {"SHUTDOWN_TIMEOUT_S", "2"},
+                            {"SHUTDOWN_DELAY_S", "3"},
                             {"TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1"},
                             {"DATABASE_URL", "postgres://u:p@db:5432/todo"}});
   EXPECT_EQ(config.app_env, "staging");
@@ -52,6 +54,7 @@ TEST(WebConfig, ReadsEveryVariable) {
   EXPECT_EQ(config.db_pool_size, 4u);
   EXPECT_EQ(config.db_timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(config.shutdown_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(config.shutdown_delay, std::chrono::seconds(3));
   EXPECT_EQ(config.database_url, "postgresql://u:p@db:5432/todo");
   ASSERT_EQ(config.trusted_proxies.size(), 2u);
   EXPECT_EQ(config.trusted_proxies[1].prefix_length, 32u);
@@ -67,6 +70,7 @@ TEST(WebConfig, InvalidValuesNameTheVariable) {
   EXPECT_EQ(rejected_variable({{"DB_POOL_SIZE", "-1"}}), "DB_POOL_SIZE");
   EXPECT_EQ(rejected_variable({{"DB_TIMEOUT_MS", "1e3"}}), "DB_TIMEOUT_MS");
   EXPECT_EQ(rejected_variable({{"SHUTDOWN_TIMEOUT_S", "99999999999999999999"}}), "SHUTDOWN_TIMEOUT_S");
+  EXPECT_EQ(rejected_variable({{"SHUTDOWN_DELAY_S", "301"}}), "SHUTDOWN_DELAY_S");
   EXPECT_EQ(rejected_variable({{"TRUSTED_PROXIES", "10.0.0.0/33"}}), "TRUSTED_PROXIES");
   EXPECT_EQ(rejected_variable({{"TRUSTED_PROXIES", "proxy.local"}}), "TRUSTED_PROXIES");
   EXPECT_EQ(rejected_variable({{"DATABASE_URL", "mysql://u:p@db/todo"}}), "DATABASE_URL");
