@@ -98,8 +98,9 @@ int main() {
   todo::app::tracing_runtime tracing(tracing_plan, *metrics);
   asio::io_context io(static_cast<int>(config.web_threads));
   auto database = todo::db::pool::create(
-      io.get_executor(), todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout,
-                                                &todo::db::add_pool_wait_histogram(*metrics)});
+      io.get_executor(),
+      todo::db::pool_options{config.database_url, config.db_pool_size, config.db_timeout,
+                             config.metrics_enabled ? &todo::db::add_pool_wait_histogram(*metrics) : nullptr});
   todo::db::add_pool_collector(*metrics, database);
 
   // Redis is only needed by the export routes; connections open on first use.
@@ -118,7 +119,11 @@ int main() {
   server_options.max_connections = std::min(config.max_connections, raise_file_limit() / 2);
   server_options.trusted_proxies = config.trusted_proxies;
   server_options.environment = config.app_env;
-  server_options.metrics = std::make_shared<todo::http::request_metrics>(*metrics, config.app_env);
+  // With METRICS_ENABLED=false, /metrics still serves the process metrics,
+  // but requests and pool waits are not measured.
+  if (config.metrics_enabled) {
+    server_options.metrics = std::make_shared<todo::http::request_metrics>(*metrics, config.app_env);
+  }
   server_options.tracing = {tracing.tracer(), {"health_check", "readiness_check", "metrics"}};
   auto server = std::make_shared<todo::http::server>(io, server_options, routes);
 

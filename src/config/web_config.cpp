@@ -83,6 +83,7 @@ web_config load_web_config(const env& environment) {
     throw config_error("BIND_ADDRESS",
                        "invalid address '" + config.bind_address + "', expected an IP address such as 0.0.0.0");
   }
+  config.metrics_enabled = environment.get_bool("METRICS_ENABLED", true);
   config.tracing = load_tracing_config(environment, "todo-web");
   return config;
 }

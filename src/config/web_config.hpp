@@ -41,6 +41,7 @@ struct web_config {
   broker_setting broker;                       // CELERY_BROKER_URL or REDIS_URL
   std::chrono::milliseconds redis_timeout{2000};  // REDIS_TIMEOUT_MS, per command and per connect
   tracing_config tracing;                      // TRACING_ENABLED and the OTEL_* variables
+  bool metrics_enabled = true;                 // METRICS_ENABLED: false stops request and pool metrics
 };
 
 /// Reads and validates every variable. Throws config_error naming the first

@@ -137,5 +137,11 @@ TEST(Cidr, RejectsMalformedNetworks) {
   EXPECT_TRUE(parse_cidr_list(" , ").empty());
 }
 
+TEST(WebConfig, MetricsCanBeTurnedOff) {
+  EXPECT_TRUE(load({}).metrics_enabled);
+  EXPECT_FALSE(load({{"METRICS_ENABLED", "false"}}).metrics_enabled);
+  EXPECT_EQ(rejected_variable({{"METRICS_ENABLED", "sometimes"}}), "METRICS_ENABLED");
+}
+
 }  // namespace
 }  // namespace todo::config
