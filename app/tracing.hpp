@@ -9,6 +9,7 @@
 #include "obs/tracer.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -29,7 +30,10 @@ inline tracing_plan plan_tracing(const config::tracing_config& config) {
   tracing_plan plan;
   plan.enabled = config.enabled;
   try {
-    plan.sampling = obs::parse_sampler(config.sampler, config.sampler_arg);
+    // The specification's values are lower case; other casings are accepted.
+    std::string name = config.sampler;
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    plan.sampling = obs::parse_sampler(name, config.sampler_arg);
   } catch (const std::invalid_argument& e) {
     const bool arg_problem = std::string_view(e.what()).find("SAMPLER_ARG") != std::string_view::npos;
     throw config::config_error(arg_problem ? "OTEL_TRACES_SAMPLER_ARG" : "OTEL_TRACES_SAMPLER", e.what());
@@ -50,10 +54,19 @@ inline tracing_plan plan_tracing(const config::tracing_config& config) {
   for (const auto& [key, value] : config.resource_attributes) {
     if (key != "service.name") plan.exporter.resource.attributes.push_back(obs::attribute{key, value});
   }
-  plan.exporter.resource.attributes.push_back(obs::attribute{"service.version", std::string(TODO_VERSION)});
-  plan.exporter.resource.attributes.push_back(obs::attribute{"telemetry.sdk.name", std::string("todo")});
-  plan.exporter.resource.attributes.push_back(obs::attribute{"telemetry.sdk.language", std::string("cpp")});
-  plan.exporter.resource.attributes.push_back(obs::attribute{"telemetry.sdk.version", std::string(TODO_VERSION)});
+  // Built-in attributes never repeat a key the user set: a resource with a
+  // repeated key is invalid OTLP, and collectors reject the whole export.
+  auto& attributes = plan.exporter.resource.attributes;
+  const auto add_unless_set = [&attributes](std::string key, std::string value) {
+    for (const auto& existing : attributes) {
+      if (existing.key == key) return;
+    }
+    attributes.push_back(obs::attribute{std::move(key), std::move(value)});
+  };
+  add_unless_set("service.version", TODO_VERSION);
+  add_unless_set("telemetry.sdk.name", "todo");
+  add_unless_set("telemetry.sdk.language", "cpp");
+  add_unless_set("telemetry.sdk.version", TODO_VERSION);
   return plan;
 }
 

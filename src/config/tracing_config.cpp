@@ -1,6 +1,7 @@
 #include "config/tracing_config.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace todo::config {
 
@@ -88,8 +89,18 @@ std::vector<std::pair<std::string, std::string>> parse_otlp_headers(std::string_
     if (!std::all_of(key.begin(), key.end(), is_token_char)) {
       throw config_error("OTEL_EXPORTER_OTLP_HEADERS", "'" + key.substr(0, 64) + "' is not a valid header name");
     }
-    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      throw config_error("OTEL_EXPORTER_OTLP_HEADERS", "the value of '" + key + "' contains a line break");
+    std::string lower = key;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "host" || lower == "content-length" || lower == "content-type" || lower == "connection" ||
+        lower == "transfer-encoding") {
+      throw config_error("OTEL_EXPORTER_OTLP_HEADERS", "'" + key + "' is set by the exporter itself");
+    }
+    const bool has_control = std::any_of(value.begin(), value.end(), [](char c) {
+      const auto byte = static_cast<unsigned char>(c);
+      return (byte < 0x20 && c != '\t') || byte == 0x7f;
+    });
+    if (has_control) {
+      throw config_error("OTEL_EXPORTER_OTLP_HEADERS", "the value of '" + key + "' contains a control character");
     }
   }
   return headers;
@@ -113,7 +124,16 @@ tracing_config load_tracing_config(const env& environment, std::string_view defa
   if (auto endpoint = environment.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")) {
     config.traces_endpoint = *endpoint;
   } else {
-    config.traces_endpoint = traces_url(environment.get_string("OTEL_EXPORTER_OTLP_ENDPOINT", default_endpoint));
+    const auto base = environment.get_string("OTEL_EXPORTER_OTLP_ENDPOINT", default_endpoint);
+    // The path is appended to the base, so the base must name a host and
+    // must not end in a query or fragment.
+    const auto scheme_end = base.find("://");
+    if (scheme_end == std::string::npos || scheme_end + 3 >= base.size() || base[scheme_end + 3] == '/' ||
+        base.find_first_of("?#") != std::string::npos) {
+      throw config_error("OTEL_EXPORTER_OTLP_ENDPOINT",
+                         "invalid value '" + base + "', expected a base URL such as http://collector:4318");
+    }
+    config.traces_endpoint = traces_url(base);
   }
   config.headers = parse_otlp_headers(environment.get_string("OTEL_EXPORTER_OTLP_HEADERS", ""));
   config.timeout = std::chrono::milliseconds(environment.get_int("OTEL_EXPORTER_OTLP_TIMEOUT", 10000, 1, 600000));

@@ -96,7 +96,10 @@ obs::active_span start_query_span(const obs::trace_parent& parent, std::string_v
 
   auto span = parent.start_child(name, obs::span_kind::client);
   if (!span.recording()) return span;
+  // db.system is the name most backends index today, db.system.name the
+  // one of the newer conventions: both are written.
   span.set_attribute("db.system", "postgresql");
+  span.set_attribute("db.system.name", "postgresql");
   span.set_attribute("db.namespace", server.database);
   if (!operation.empty()) span.set_attribute("db.operation.name", operation);
   if (!table.empty()) span.set_attribute("db.collection.name", table);

@@ -26,7 +26,7 @@ std::pair<std::string_view, std::int64_t> split_host(std::string_view host) {
   if (host.starts_with('[')) {
     const auto close = host.find(']');
     if (close == std::string_view::npos) return {{}, 0};
-    name = host.substr(0, close + 1);
+    name = host.substr(1, close - 1);  // without the brackets
     if (close + 1 < host.size() && host[close + 1] == ':') port_text = host.substr(close + 2);
   } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
     name = host.substr(0, colon);
@@ -63,7 +63,8 @@ obs::active_span start_server_span(obs::tracer& tracer, const request& req, cons
   const std::string_view sent_method = req.method_string();
   const bool known = is_known_method(sent_method);
   const std::string_view method = known ? sent_method : std::string_view("_OTHER");
-  std::string name(method);
+  // The conventions name a span of an unknown method "HTTP", not "_OTHER".
+  std::string name(known ? method : std::string_view("HTTP"));
   if (!context.route_template.empty()) name += " " + context.route_template;
 
   auto span = tracer.start_span(name, obs::span_kind::server, incoming_parent(req), context.received_unix_nano);

@@ -32,6 +32,10 @@ constexpr std::string_view scope_name = "todo";
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 constexpr auto first_retry_delay = 1s;
+// A Retry-After of 0 would make the exporter hammer a collector that is
+// already overloaded, so retries wait at least this long.
+constexpr auto min_retry_delay = 1s;
+constexpr int max_attempts = 6;
 constexpr auto max_retry_delay = 30s;
 // A dead collector would otherwise write one warning per batch.
 constexpr auto warning_interval = 10s;
@@ -85,6 +89,7 @@ struct batch_exporter::state {
   bool finished = false;
   steady_clock::time_point shutdown_deadline = steady_clock::time_point::max();
   std::atomic<bool> wake_pending{false};
+  steady_clock::time_point resume_at{};  // export thread only: no export before this time
   std::atomic<bool> aborting{false};
   bool started = false;
   bool shut_down = false;
@@ -98,25 +103,38 @@ struct batch_exporter::state {
   counter* dropped_export_failed_counter = nullptr;
   counter* dropped_shutdown_counter = nullptr;
 
-  // Rate limit of the drop warning. Request threads update it, so it is atomic.
-  std::atomic<std::int64_t> next_warning_ns{0};
-  std::atomic<std::uint64_t> unreported_drops{0};
+  // Drops not yet reported in a warning, by reason, and the last export
+  // failure. Request threads add queue_full drops, so a mutex guards them;
+  // it is taken only when spans are dropped.
+  std::mutex warning_mutex;
+  std::uint64_t unreported_queue_full = 0;
+  std::uint64_t unreported_export_failed = 0;
+  std::uint64_t unreported_shutdown = 0;
+  std::string last_export_error;
+  steady_clock::time_point next_warning{};
 
   void count_drop(std::atomic<std::uint64_t>& total, counter* metric, std::size_t count, std::string_view reason,
                   std::string_view detail) noexcept {
     total += count;
     if (metric != nullptr) metric->inc(static_cast<double>(count));
-    unreported_drops += count;
-
-    const auto now = steady_clock::now().time_since_epoch().count();
-    auto next = next_warning_ns.load();
-    if (now < next) return;
-    if (!next_warning_ns.compare_exchange_strong(next, now + std::chrono::nanoseconds(warning_interval).count())) return;
-    log_warning(logger, {}, "trace spans dropped",
-                {{"dropped", unreported_drops.exchange(0)},
-                 {"reason", reason},
-                 {"detail", detail},
-                 {"endpoint", options.endpoint.host_header}});
+    try {
+      std::lock_guard lock(warning_mutex);
+      if (reason == "queue_full") unreported_queue_full += count;
+      if (reason == "export_failed") unreported_export_failed += count;
+      if (reason == "shutdown") unreported_shutdown += count;
+      if (reason == "export_failed") last_export_error = std::string(detail);
+      const auto now = steady_clock::now();
+      if (now < next_warning) return;
+      next_warning = now + warning_interval;
+      log_warning(logger, {}, "trace spans dropped",
+                  {{"queue_full", std::exchange(unreported_queue_full, 0)},
+                   {"export_failed", std::exchange(unreported_export_failed, 0)},
+                   {"shutdown", std::exchange(unreported_shutdown, 0)},
+                   {"last_export_error", last_export_error},
+                   {"endpoint", options.endpoint.host_header}});
+    } catch (...) {
+      // Only the warning is lost; the counters above are already updated.
+    }
   }
 
   std::vector<span> take_batch() {
@@ -141,7 +159,7 @@ struct batch_exporter::state {
     auto backoff = std::chrono::milliseconds(first_retry_delay);
     std::string failure;
 
-    while (!aborting) {
+    for (int attempt = 1; !aborting; ++attempt) {
       const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
       if (remaining <= 0ms) {
         failure = "export timeout passed while retrying";
@@ -158,9 +176,12 @@ struct batch_exporter::state {
                                            (response.error.empty() ? "" : ": " + response.error);
       if (!is_retryable_status(response.status)) break;
 
-      const auto delay = response.retry_after ? std::chrono::milliseconds(*response.retry_after) : jittered(backoff);
+      auto delay = response.retry_after ? std::chrono::milliseconds(*response.retry_after) : jittered(backoff);
+      delay = std::max<std::chrono::milliseconds>(delay, min_retry_delay);
       backoff = std::min<std::chrono::milliseconds>(backoff * 2, max_retry_delay);
-      if (steady_clock::now() + delay >= deadline) break;
+      // The collector's wish to be left alone holds for later batches too.
+      resume_at = steady_clock::now() + delay;
+      if (attempt >= max_attempts || resume_at >= deadline) break;
       log_debug(logger, {}, "trace export will be retried",
                 {{"status", response.status}, {"retry_in_ms", delay.count()}, {"spans", batch.size()}});
       retry_timer.expires_after(delay);
@@ -194,6 +215,11 @@ struct batch_exporter::state {
       if (aborting) {
         count_drop(dropped_shutdown, dropped_shutdown_counter, batch.size(), "shutdown", "shutdown timeout passed");
         continue;
+      }
+      if (steady_clock::now() < resume_at && !stop_now) {
+        // Spans keep queueing meanwhile, and the queue limit drops the excess.
+        retry_timer.expires_at(resume_at);
+        co_await retry_timer.async_wait(use_tuple);
       }
       co_await export_batch(std::move(batch));
     }
@@ -271,6 +297,11 @@ void batch_exporter::shutdown(std::chrono::milliseconds timeout) noexcept {
   if (!s.started) return;
 
   const auto started = steady_clock::now();
+  const auto dropped_total = [&s] {
+    return s.dropped_queue_full.load() + s.dropped_export_failed.load() + s.dropped_shutdown.load();
+  };
+  const auto exported_before = s.exported.load();
+  const auto dropped_before = dropped_total();
   std::size_t queued = 0;
   {
     std::lock_guard lock(s.mutex);
@@ -316,9 +347,10 @@ void batch_exporter::shutdown(std::chrono::milliseconds timeout) noexcept {
   const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - started);
   log_info(logger, {}, "trace exporter stopped",
            {{"queued_at_shutdown", queued},
+            {"exported_at_shutdown", s.exported.load() - exported_before},
+            {"dropped_at_shutdown", dropped_total() - dropped_before},
             {"exported_total", s.exported.load()},
-            {"dropped_total", s.dropped_queue_full + s.dropped_export_failed + s.dropped_shutdown},
-            {"flushed_in_time", clean},
+            {"dropped_total", dropped_total()},
             {"duration_ms", elapsed.count()}});
 }
 

@@ -146,12 +146,15 @@ asio::awaitable<otlp_response> otlp_http_client::post(const std::string& body, s
 
     s.stream->expires_at(deadline);
     auto [write_ec, written] = co_await beast_http::async_write(*s.stream, req, use_tuple);
-    beast_http::response_parser<beast_http::string_body> parser;
-    parser.body_limit(max_response_bytes);
+    std::optional<beast_http::response_parser<beast_http::string_body>> parser;
     error_code read_ec = write_ec;
-    if (!write_ec) {
-      auto [ec, read] = co_await beast_http::async_read(*s.stream, s.buffer, parser, use_tuple);
+    // An interim 1xx response, such as 100 Continue, precedes the real one.
+    for (int interim = 0; !read_ec && interim < 4; ++interim) {
+      parser.emplace();
+      parser->body_limit(max_response_bytes);
+      auto [ec, read] = co_await beast_http::async_read(*s.stream, s.buffer, *parser, use_tuple);
       read_ec = ec;
+      if (read_ec || parser->get().result_int() / 100 != 1) break;
     }
     if (read_ec) {
       close();
@@ -163,7 +166,7 @@ asio::awaitable<otlp_response> otlp_http_client::post(const std::string& body, s
       co_return outcome;
     }
 
-    auto res = parser.release();
+    auto res = parser->release();
     outcome.status = res.result_int();
     if (auto header = res.find(beast_http::field::retry_after); header != res.end()) {
       outcome.retry_after = parse_retry_after(header->value());

@@ -46,6 +46,7 @@ obs::active_span start_command_span(const obs::trace_parent& parent, std::span<c
   auto span = parent.start_child(operation, obs::span_kind::client);
   if (!span.recording()) return span;
   span.set_attribute("db.system", "redis");
+  span.set_attribute("db.system.name", "redis");
   span.set_attribute("db.namespace", std::to_string(server.db));
   span.set_attribute("db.operation.name", operation);
   std::string text;

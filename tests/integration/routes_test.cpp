@@ -50,6 +50,11 @@ TEST_F(RoutesTest, EmptyAddChangesNothing) {
   auto response = web.post_form("/add", "task=+++");
   EXPECT_EQ(response.status, 303);
   EXPECT_TRUE(list().empty());
+  // The log writer is asynchronous: wait for the warning and the access line.
+  const auto id = response.header("X-Request-ID");
+  for (int i = 0; i < 100 && web.logs_where("request_id", id).size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_FALSE(web.logs_where("request_id", response.header("X-Request-ID")).empty());
   bool warned = false;
   for (const auto& line : web.logs_where("request_id", response.header("X-Request-ID"))) {

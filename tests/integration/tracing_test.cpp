@@ -95,7 +95,7 @@ web_process::environment tracing_env(web_process::environment extra = {}) {
   web_process::environment env{{"TRACING_ENABLED", "true"},
                                {"OTEL_EXPORTER_OTLP_ENDPOINT", receiver_url()},
                                {"OTEL_BSP_SCHEDULE_DELAY", "100"},
-                               {"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test"}};
+                               {"OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test,service.version=9.9.9"}};
   for (auto& [key, value] : extra) env[key] = value;
   return env;
 }
@@ -148,6 +148,7 @@ TEST_F(Tracing, ExportIsOneTraceAcrossProcesses) {
   EXPECT_EQ(text(*server, "kind"), "2");
   EXPECT_EQ(text(server->at("resource").as_object(), "service.name"), "todo-web");
   EXPECT_EQ(text(server->at("resource").as_object(), "deployment.environment"), "test");
+  EXPECT_EQ(text(server->at("resource").as_object(), "service.version"), "9.9.9") << "the user's value wins";
   EXPECT_EQ(attribute(*server, "http.request.method"), "POST");
   EXPECT_EQ(attribute(*server, "http.route"), "/export");
   EXPECT_EQ(attribute(*server, "url.path"), "/export");

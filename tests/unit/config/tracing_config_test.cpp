@@ -115,6 +115,17 @@ TEST(TracingConfig, MalformedHeadersAreRejected) {
   EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_HEADERS", "key=%0d%0aInjected: 1"}}), "OTEL_EXPORTER_OTLP_HEADERS");
   EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_HEADERS", "key=%zz"}}), "OTEL_EXPORTER_OTLP_HEADERS");
   EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_HEADERS", "key=%4"}}), "OTEL_EXPORTER_OTLP_HEADERS");
+  EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_HEADERS", "Host=evil"}}), "OTEL_EXPORTER_OTLP_HEADERS");
+  EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_HEADERS", "content-length=5"}}), "OTEL_EXPORTER_OTLP_HEADERS");
+  EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_HEADERS", "key=a%7fb"}}), "OTEL_EXPORTER_OTLP_HEADERS");
+}
+
+TEST(TracingConfig, BaseEndpointMustNameAHost) {
+  EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://"}}), "OTEL_EXPORTER_OTLP_ENDPOINT");
+  EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http:///x"}}), "OTEL_EXPORTER_OTLP_ENDPOINT");
+  EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"}}), "OTEL_EXPORTER_OTLP_ENDPOINT");
+  EXPECT_EQ(rejected_variable({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/?q=1"}}), "OTEL_EXPORTER_OTLP_ENDPOINT");
+  EXPECT_EQ(load({{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://[::1]:4318"}}).traces_endpoint, "http://[::1]:4318/v1/traces");
 }
 
 }  // namespace

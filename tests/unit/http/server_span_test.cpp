@@ -98,6 +98,17 @@ TEST_F(ServerSpan, NamedByRouteTemplateWithHttpAttributes) {
   EXPECT_EQ(res["X-Request-ID"], "rid-1");
 }
 
+TEST_F(ServerSpan, Ipv6HostLosesBrackets) {
+  auto req = make_request(beast_http::verb::get, "/items/1");
+  req.set(beast_http::field::host, "[::1]:5000");
+  request_context context;
+  dispatch(req, context);
+  const auto spans = processor->spans();
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(attribute_text(spans[0], "server.address"), "::1");
+  EXPECT_EQ(attribute_text(spans[0], "server.port"), "5000");
+}
+
 TEST_F(ServerSpan, HandlerExceptionSetsErrorStatus) {
   auto req = make_request(beast_http::verb::get, "/boom");
   request_context context;
@@ -128,7 +139,7 @@ TEST_F(ServerSpan, UnknownMethodIsOther) {
   dispatch(req, context);
   const auto spans = processor->spans();
   ASSERT_EQ(spans.size(), 1u);
-  EXPECT_EQ(spans[0].name, "_OTHER") << "a 405 has no route";
+  EXPECT_EQ(spans[0].name, "HTTP") << "an unknown method, and a 405 has no route";
   EXPECT_EQ(attribute_text(spans[0], "http.request.method"), "_OTHER");
   EXPECT_EQ(attribute_text(spans[0], "http.request.method_original"), "PURGE");
   EXPECT_EQ(attribute_text(spans[0], "server.port"), "(missing)");

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -33,6 +34,7 @@ struct scripted_answer {
   unsigned status = 200;
   std::string retry_after;  // empty: no Retry-After header
   bool silent = false;      // read the request and never answer
+  bool then_ok = false;     // send `status` as an interim response, then 200
 };
 
 struct received_request {
@@ -119,6 +121,11 @@ class otlp_endpoint_stub {
         char byte = 0;
         socket.read_some(asio::buffer(&byte, 1), ec);
         return;
+      }
+      if (answer.then_ok) {
+        beast_http::response<beast_http::empty_body> interim{static_cast<beast_http::status>(answer.status), 11};
+        beast_http::write(socket, interim, ec);
+        answer = scripted_answer{};
       }
       beast_http::response<beast_http::string_body> res{static_cast<beast_http::status>(answer.status), 11};
       res.set(beast_http::field::content_type, "application/json");
@@ -233,6 +240,51 @@ TEST(BatchExporter, Retries503AfterRetryAfter) {
   EXPECT_GE(gap, 950ms) << "Retry-After: 1 is honoured";
   EXPECT_LT(gap, 3000ms);
   EXPECT_EQ(exporter.stats().dropped_export_failed, 0u);
+  exporter.shutdown(1s);
+}
+
+TEST(BatchExporter, RetryAfterZeroStillWaits) {
+  otlp_endpoint_stub collector;
+  collector.script({{429, "0"}, {429, "0"}});
+  batch_exporter exporter(options_for(collector.url()), nullptr);
+  exporter.start();
+  exporter.on_end(make_span("GET /"));
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_LE(collector.requests().size(), 2u) << "no retry storm";
+  ASSERT_TRUE(eventually([&] { return exporter.stats().exported == 1; }, 5000ms));
+  const auto requests = collector.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_GE(requests[1].at - requests[0].at, 950ms);
+  EXPECT_GE(requests[2].at - requests[1].at, 950ms);
+  exporter.shutdown(1s);
+}
+
+TEST(BatchExporter, LongRetryAfterHoldsLaterBatches) {
+  otlp_endpoint_stub collector;
+  collector.script({{503, "3"}});
+  auto options = options_for(collector.url());
+  options.export_timeout = 1s;  // shorter than the Retry-After, so the first batch is dropped
+  batch_exporter exporter(options, nullptr);
+  exporter.start();
+  exporter.on_end(make_span("first"));
+  ASSERT_TRUE(eventually([&] { return exporter.stats().dropped_export_failed == 1; }));
+  exporter.on_end(make_span("second"));
+  std::this_thread::sleep_for(1000ms);
+  EXPECT_EQ(collector.requests().size(), 1u) << "the next batch waits for the Retry-After time";
+  ASSERT_TRUE(eventually([&] { return exporter.stats().exported == 1; }, 5000ms));
+  const auto requests = collector.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_GE(requests[1].at - requests[0].at, 2900ms);
+  exporter.shutdown(1s);
+}
+
+TEST(BatchExporter, InterimResponseIsSkipped) {
+  otlp_endpoint_stub collector;
+  collector.script({{100, "", false, true}});
+  batch_exporter exporter(options_for(collector.url()), nullptr);
+  exporter.start();
+  exporter.on_end(make_span("GET /"));
+  EXPECT_TRUE(eventually([&] { return exporter.stats().exported == 1; }, 3000ms));
   exporter.shutdown(1s);
 }
 
