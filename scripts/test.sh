@@ -4,7 +4,7 @@
 # Redis, one Prometheus and the test OTLP receiver for the unit and
 # integration tests. The second starts the whole stack with scripts/run.sh
 # (two web replicas and two workers behind Caddy) and runs the end-to-end
-# tests through Caddy.
+# and browser tests through Caddy.
 # Test output (logs, screenshots) goes to test-output/.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -37,6 +37,7 @@ create_database todo_app_test
 start_redis "$PG_FOLDER/redis" 56379
 start_prometheus "$PG_FOLDER/prometheus" 59090
 start_otlp_receiver "$PG_FOLDER/otlp" 54318
+install_npm_packages "$TODO_ROOT/tests/browser" "$OUTPUT/browser"
 
 export TODO_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/todo_db_test"
 export TODO_TEST_APP_DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/todo_app_test"
@@ -66,8 +67,12 @@ run_stack_tests() {
   say "starting the stack for the end-to-end tests"
   "$TODO_ROOT/scripts/run.sh" up || status=$?
   if [ "$status" -eq 0 ]; then
-    say "running the end-to-end tests through Caddy"
-    ctest --test-dir "$TODO_ROOT/build" --output-on-failure --timeout 600 -L stack || status=$?
+    # The browser tests drive Chromium against the stack's Caddy.
+    local caddy_port
+    caddy_port=$(awk '$1 == "caddy" {print $2}' "$STACK_FOLDER/run/ports")
+    export TODO_BROWSER_BASE_URL="http://127.0.0.1:$caddy_port"
+    say "running the end-to-end and browser tests through Caddy at $TODO_BROWSER_BASE_URL"
+    ctest --test-dir "$TODO_ROOT/build" --output-on-failure --timeout 600 -L 'stack|browser' || status=$?
   fi
   "$TODO_ROOT/scripts/run.sh" down || status=1
   mkdir -p "$OUTPUT/stack"
@@ -79,7 +84,7 @@ run_stack_tests() {
 
 status=0
 say "running the unit and integration tests"
-ctest --test-dir "$TODO_ROOT/build" --output-on-failure --timeout 900 -LE stack || status=$?
+ctest --test-dir "$TODO_ROOT/build" --output-on-failure --timeout 900 -LE 'stack|browser' || status=$?
 stop_prometheus
 stop_redis
 stop_postgres "$PG_FOLDER"

@@ -1,13 +1,18 @@
 // Progressive enhancement for the todo page. Without this script every
-// control is a plain form post. With it, toggle, edit and delete use fetch and
-// update the list in place, and tasks can be reordered by drag and drop or by
-// keyboard. Errors appear in the #status live region.
+// control is a plain form post. With it, add, toggle, edit and delete use
+// fetch and update the list in place, edits happen in the row itself, and
+// tasks can be reordered by drag and drop or by keyboard. Results and add
+// errors appear in the #status live region. An error of one task appears in
+// that task's row as an alert.
 "use strict";
 
 (function () {
   const list = document.getElementById("todo-list");
   const statusRegion = document.getElementById("status");
   const emptyState = document.getElementById("empty-state");
+  const taskCount = document.getElementById("task-count");
+  const reorderHint = document.getElementById("reorder-hint");
+  const itemTemplate = document.getElementById("todo-template");
   const addForm = document.querySelector(".add-form");
   if (!list || !statusRegion) return;
 
@@ -20,6 +25,38 @@
   function showStatus(message, isError) {
     statusRegion.textContent = message;
     statusRegion.classList.toggle("error", Boolean(isError));
+  }
+
+  // Marks a text field as invalid and describes it by the element that
+  // shows the message, or clears both when messageElement is null.
+  function markInvalid(input, messageElement) {
+    if (!messageElement) {
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+      return;
+    }
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", messageElement.id);
+  }
+
+  // Shows an error in the task's own row, in an element with role "alert"
+  // so that screen readers announce it, and returns that element. An empty
+  // message removes it and returns null.
+  function showItemError(item, message) {
+    let element = item.querySelector(".item-error");
+    if (message === "") {
+      if (element) element.remove();
+      return null;
+    }
+    if (!element) {
+      element = document.createElement("p");
+      element.className = "item-error";
+      element.id = "error-" + item.dataset.id;
+      element.setAttribute("role", "alert");
+      item.appendChild(element);
+    }
+    element.textContent = message;
+    return element;
   }
 
   function sentence(text) {
@@ -57,7 +94,7 @@
   }
 
   function checkText(text) {
-    if (text === "") return "Text must not be empty.";
+    if (text === "") return "Enter some text first.";
     const characters = Array.from(text).length;
     if (characters > maxTextCharacters) {
       return "Text is too long: " + characters + " characters, the maximum is " + maxTextCharacters + ".";
@@ -100,14 +137,24 @@
     if (editLabel) editLabel.textContent = "New text for " + text;
   }
 
-  function refreshEmptyState() {
-    if (emptyState) emptyState.hidden = items().length > 0;
+  // Updates the empty state, the reorder hint and the "2 of 5 done" count,
+  // which uses the same words as the server's page.
+  function refreshSummary() {
+    const all = items();
+    if (emptyState) emptyState.hidden = all.length > 0;
+    if (reorderHint) reorderHint.hidden = all.length < 2;
+    if (!taskCount) return;
+    const done = all.filter(function (item) {
+      return item.classList.contains("done");
+    }).length;
+    taskCount.hidden = all.length === 0;
+    taskCount.textContent = done + " of " + all.length + " done";
   }
 
   function removeItem(item) {
     const next = item.nextElementSibling || item.previousElementSibling;
     item.remove();
-    refreshEmptyState();
+    refreshSummary();
 
     // Keep keyboard focus in the list instead of losing it with the item.
     const focusTarget = next ? next.querySelector(".toggle") : addForm && addForm.querySelector("input");
@@ -124,14 +171,40 @@
       return;
     }
     if (!response.ok) {
-      showStatus(await errorMessage(response), true);
+      showItemError(item, await errorMessage(response));
       return;
     }
 
     const body = await response.json();
     item.classList.toggle("done", body.done === true);
     refreshLabels(item);
+    refreshSummary();
+    showItemError(item, "");
     showStatus(quoted(itemText(item)) + (body.done ? " marked done." : " marked not done."), false);
+  }
+
+  // Editing in place: the row's text is replaced by the edit form, which
+  // without the script opens under the row as a disclosure instead.
+  function startEditing(item) {
+    const details = item.querySelector("details.edit");
+    if (!details || item.classList.contains("editing")) return;
+    const input = details.querySelector("input[name='text']");
+    input.value = itemText(item);
+    item.classList.add("editing");
+    details.open = true;
+    input.focus();
+    input.select();
+  }
+
+  function stopEditing(item) {
+    const details = item.querySelector("details.edit");
+    const input = details.querySelector("input[name='text']");
+    item.classList.remove("editing");
+    details.open = false;
+    input.value = itemText(item);
+    markInvalid(input, null);
+    showItemError(item, "");
+    details.querySelector("summary").focus();
   }
 
   async function editItem(form, item) {
@@ -139,7 +212,7 @@
     const text = input.value.trim();
     const problem = checkText(text);
     if (problem !== "") {
-      showStatus(problem, true);
+      markInvalid(input, showItemError(item, problem));
       input.focus();
       return;
     }
@@ -150,18 +223,15 @@
       body: JSON.stringify({ text: text }),
     });
     if (!response.ok) {
-      showStatus(await errorMessage(response), true);
+      markInvalid(input, showItemError(item, await errorMessage(response)));
       input.focus();
       return;
     }
 
     const body = await response.json();
     item.querySelector(".text").textContent = body.text;
-    input.value = body.text;
     refreshLabels(item);
-    const details = item.querySelector("details.edit");
-    details.open = false;
-    details.querySelector("summary").focus();
+    stopEditing(item);
     showStatus("Saved " + quoted(body.text) + ".", false);
   }
 
@@ -174,7 +244,7 @@
       redirect: "manual",
     });
     if (response.type !== "opaqueredirect" && !response.ok) {
-      showStatus(await errorMessage(response), true);
+      showItemError(item, await errorMessage(response));
       return;
     }
 
@@ -203,22 +273,124 @@
     item.setAttribute("aria-busy", "true");
     entry[1](form, item)
       .catch(function (error) {
-        showStatus(error.message, true);
+        showItemError(item, error.message);
       })
       .finally(function () {
         item.removeAttribute("aria-busy");
       });
   });
 
-  if (addForm) {
-    addForm.addEventListener("submit", function (event) {
-      const input = addForm.querySelector("input[name='task']");
-      const problem = checkText(input.value.trim());
-      // An empty task is left to the server, which ignores it.
-      if (problem === "" || input.value.trim() === "") return;
+  list.addEventListener("click", function (event) {
+    const item = event.target.closest("li.todo");
+    if (!item) return;
+    if (event.target.closest(".edit summary")) {
+      // The summary would open the disclosure under the row.
       event.preventDefault();
-      showStatus(problem, true);
-      input.focus();
+      startEditing(item);
+    } else if (event.target.closest("button.cancel-edit")) {
+      stopEditing(item);
+    }
+  });
+
+  list.addEventListener("dblclick", function (event) {
+    const text = event.target.closest(".text");
+    if (text) startEditing(text.closest("li.todo"));
+  });
+
+  list.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !event.target.closest(".edit-form")) return;
+    event.preventDefault();
+    stopEditing(event.target.closest("li.todo"));
+  });
+
+  // ---- Adding ---------------------------------------------------------------
+
+  // Lets the script check the edit field and show its own message, in
+  // place of the browser's bubble.
+  function checkEditsByScript(item) {
+    const editForm = item.querySelector(".edit-form");
+    if (editForm) editForm.noValidate = true;
+  }
+
+  // Sets a new row's id and text into a copy of the page's item template:
+  // the form actions, the edit field's id and label, and every label.
+  function createItem(id, todo) {
+    const item = itemTemplate.content.firstElementChild.cloneNode(true);
+    item.dataset.id = id;
+    item.classList.toggle("done", todo.done === true);
+    item.querySelector(".text").textContent = todo.text;
+    item.querySelector(".toggle-form").action = "/toggle/" + id;
+    item.querySelector(".edit-form").action = "/edit/" + id;
+    item.querySelector(".delete-form").action = "/delete/" + id;
+
+    const input = item.querySelector(".edit-form input[name='text']");
+    input.id = "edit-" + id;
+    input.value = todo.text;
+    item.querySelector(".edit-form label").htmlFor = input.id;
+
+    checkEditsByScript(item);
+    refreshLabels(item);
+    return item;
+  }
+
+  // Adds by the JSON API, which returns the new row, so the page needs no
+  // reload and the typed text stays in the field when the add fails.
+  async function addItem(input) {
+    const response = await send("/api/todos", {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      body: JSON.stringify({ text: input.value.trim() }),
+    });
+    if (response.status !== 201) {
+      showStatus(await errorMessage(response), true);
+      markInvalid(input, statusRegion);
+      return;
+    }
+
+    // The id is taken from Location (/api/todos/<id>) as a string, because
+    // ids above 2^53 would lose digits as JavaScript numbers.
+    const location = response.headers.get("Location") || "";
+    const todo = await response.json();
+    const id = /^\/api\/todos\/([0-9]+)$/.exec(location)?.[1] ?? String(todo.id);
+    list.appendChild(createItem(id, todo));
+    noteAdded(id);
+    refreshSummary();
+    input.value = "";
+    markInvalid(input, null);
+    showStatus("Added " + quoted(todo.text) + ".", false);
+  }
+
+  if (addForm && itemTemplate) {
+    const input = addForm.querySelector("input[name='task']");
+    const button = addForm.querySelector("button[type='submit']");
+    // The script shows its own messages in place of the browser's bubbles.
+    addForm.noValidate = true;
+
+    addForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (button.disabled) return;
+      const problem = checkText(input.value.trim());
+      if (problem !== "") {
+        showStatus(problem, true);
+        markInvalid(input, statusRegion);
+        input.focus();
+        return;
+      }
+
+      button.disabled = true;
+      addItem(input)
+        .catch(function (error) {
+          showStatus(error.message, true);
+          markInvalid(input, statusRegion);
+        })
+        .finally(function () {
+          button.disabled = false;
+          input.focus();
+        });
+    });
+
+    input.addEventListener("input", function () {
+      if (input.getAttribute("aria-invalid") === "true") markInvalid(input, null);
     });
   }
 
@@ -248,7 +420,13 @@
     }));
     order.forEach(function (id) {
       const item = byId.get(id);
-      if (item) list.appendChild(item);
+      if (!item) return;
+      list.appendChild(item);
+      byId.delete(id);
+    });
+    // Rows that the order does not name keep their relative order at the end.
+    byId.forEach(function (item) {
+      list.appendChild(item);
     });
   }
 
@@ -263,6 +441,11 @@
   let saving = false;
   let saveRequested = false;
   let saveAnnouncement = "";
+
+  // The server puts a new task last, so the confirmed order gains it there.
+  function noteAdded(id) {
+    savedOrder.push(id);
+  }
 
   function requestSave(announcement) {
     saveRequested = true;
@@ -318,13 +501,11 @@
   list.addEventListener("keydown", function (event) {
     if (!event.altKey || (event.key !== "ArrowUp" && event.key !== "ArrowDown")) return;
     const item = event.target.closest("li.todo");
-    if (!item) return;
+    if (!item || item.classList.contains("editing")) return;
     event.preventDefault();
     moveItem(item, event.key === "ArrowUp" ? -1 : 1, event.target);
   });
 
-  // NOTE: drag and drop has not been run in a real browser yet. The jsdom
-  // check of this script covers the buttons and Alt+Arrow keys, not DataTransfer.
   let dragged = null;
   let orderBeforeDrag = [];
 
@@ -371,10 +552,7 @@
     requestSave(describePosition(item));
   });
 
-  // The reorder controls need this script, so the page renders them hidden.
-  list.querySelectorAll(".drag-handle, .move").forEach(function (element) {
-    element.hidden = false;
-  });
+  items().forEach(checkEditsByScript);
 })();
 
 // Export with script: start the job with fetch, poll its state, and show a
@@ -384,17 +562,23 @@
   const status = document.getElementById("export-status");
   if (!form || !status) return;
 
-  const pollIntervalMs = 500;
+  // Polling starts at firstPollMs and slows down by pollGrowth per round,
+  // up to maxPollMs, so a long export costs few requests.
+  const firstPollMs = 250;
+  const maxPollMs = 5000;
+  const pollGrowth = 1.5;
   const stateText = { PENDING: "Export queued\u2026", STARTED: "Export running\u2026", RETRY: "Export failed once, retrying\u2026" };
 
-  function showText(message, isError) {
+  // `busy` shows the progress indicator next to the message.
+  function showText(message, isError, busy) {
     status.textContent = message;
     status.classList.toggle("error", Boolean(isError));
+    status.classList.toggle("busy", Boolean(busy));
   }
 
   function showDownload(taskId, rows) {
     status.textContent = "Export ready: ";
-    status.classList.remove("error");
+    status.classList.remove("error", "busy");
     const link = document.createElement("a");
     link.href = "/download/" + encodeURIComponent(taskId);
     link.setAttribute("download", "");
@@ -420,6 +604,7 @@
   }
 
   async function poll(taskId) {
+    let delayMs = firstPollMs;
     for (;;) {
       const response = await fetch("/tasks/" + encodeURIComponent(taskId), { headers: { Accept: "application/json" } });
       if (!response.ok) {
@@ -435,8 +620,9 @@
         showText("Export failed: " + (task.info || "unknown error"), true);
         return;
       }
-      showText(stateText[task.state] || "Export " + task.state, false);
-      await wait(pollIntervalMs);
+      showText(stateText[task.state] || "Export " + task.state, false, true);
+      await wait(delayMs);
+      delayMs = Math.min(maxPollMs, delayMs * pollGrowth);
     }
   }
 
@@ -446,7 +632,7 @@
     const choice = form.querySelector("select").value;
     const body = choice === "" ? {} : { filters: { done: choice === "true" } };
     button.disabled = true;
-    showText("Starting export\u2026", false);
+    showText("Starting export\u2026", false, true);
     try {
       const response = await fetch("/export", {
         method: "POST",

@@ -1,5 +1,7 @@
 #include "todo/html.hpp"
 
+#include <algorithm>
+
 namespace todo::domain {
 
 namespace {
@@ -51,18 +53,25 @@ void append_edit_control(std::string& out, const todo_item& item, const std::str
   out += "<form class=\"edit-form\" method=\"post\" action=\"/edit/" + id + "\">";
   out += "<label class=\"visually-hidden\" for=\"edit-" + id + "\">New text for ";
   append_quoted(out, item.text);
-  out += "</label><input id=\"edit-" + id + "\" name=\"text\" type=\"text\" required value=\"";
+  out += "</label><input id=\"edit-" + id + "\" name=\"text\" type=\"text\" required autocomplete=\"off\" value=\"";
   append_html_escaped(out, item.text);
-  out += "\"><button type=\"submit\">Save</button></form>\n</details>\n";
+  // Without the script the summary closes the form, so Cancel is for the
+  // script's in-place editing only. app.css hides it, like the drag handle
+  // and the move buttons, when scripting is off.
+  out += "\"><button type=\"submit\">Save</button>"
+         "<button type=\"button\" class=\"cancel-edit\">Cancel</button></form>\n</details>\n";
 }
 
-void append_move_controls(std::string& out, const todo_item& item) {
-  // Reordering needs the script, which removes `hidden` from these controls.
-  out += "<span class=\"drag-handle\" draggable=\"true\" hidden title=\"Drag to reorder\" aria-hidden=\"true\">"
-         "</span>\n";
-  out += "<span class=\"move\" hidden><button type=\"button\" class=\"move-up\" aria-label=\"Move ";
+void append_drag_handle(std::string& out) {
+  out += "<span class=\"drag-handle\" draggable=\"true\" title=\"Drag to reorder\" aria-hidden=\"true\"></span>\n";
+}
+
+void append_move_buttons(std::string& out, const todo_item& item) {
+  out += "<span class=\"move\"><button type=\"button\" class=\"move-up\" aria-keyshortcuts=\"Alt+ArrowUp\" "
+         "aria-label=\"Move ";
   append_quoted(out, item.text);
-  out += " up\">\xE2\x86\x91</button><button type=\"button\" class=\"move-down\" aria-label=\"Move ";
+  out += " up\">\xE2\x86\x91</button><button type=\"button\" class=\"move-down\" "
+         "aria-keyshortcuts=\"Alt+ArrowDown\" aria-label=\"Move ";
   append_quoted(out, item.text);
   out += " down\">\xE2\x86\x93</button></span>\n";
 }
@@ -80,12 +89,13 @@ void append_item(std::string& out, const todo_item& item) {
   out += "<li class=\"todo";
   out += item.done ? " done" : "";
   out += "\" data-id=\"" + id + "\">\n";
-  append_move_controls(out, item);
+  append_drag_handle(out);
   append_toggle_form(out, item, id);
   out += "<span class=\"text\">";
   append_html_escaped(out, item.text);
   out += "</span>\n";
   append_edit_control(out, item, id);
+  append_move_buttons(out, item);
   append_delete_form(out, item, id);
   out += "</li>\n";
 }
@@ -103,10 +113,11 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-// Buffer size estimates: a page without items is about 1.1 KB, and each item
-// adds about 1.1 KB of markup plus eight copies of its escaped text.
-constexpr std::size_t page_markup_bytes = 2048;
-constexpr std::size_t item_markup_bytes = 1200;
+// Buffer size estimates: a page without items is about 2.9 KB, the item
+// template included, and each item adds about 1.4 KB of markup plus eight
+// copies of its escaped text.
+constexpr std::size_t page_markup_bytes = 4096;
+constexpr std::size_t item_markup_bytes = 1536;
 constexpr std::size_t text_copies_per_item = 8;
 
 }  // namespace
@@ -132,7 +143,7 @@ void append_export_section(std::string& out, const export_job* job) {
   out += "<section class=\"export\" aria-labelledby=\"export-heading\">\n";
   out += "<h2 id=\"export-heading\">Export</h2>\n";
   out += "<form class=\"export-form\" method=\"post\" action=\"/export\">";
-  out += "<label for=\"export-done\">Tasks</label>";
+  out += "<label for=\"export-done\">Include</label>";
   out += "<select id=\"export-done\" name=\"done\"><option value=\"\">All</option>"
          "<option value=\"false\">Open</option><option value=\"true\">Done</option></select>";
   out += "<button type=\"submit\">Export as CSV</button></form>\n";
@@ -159,6 +170,54 @@ void append_export_section(std::string& out, const export_job* job) {
   out += "</p>\n</section>\n";
 }
 
+// The add form and the #status live region below it, which shows `notice`
+// as an error and later the script's messages.
+void append_add_form(std::string& out, std::string_view notice) {
+  out += "<form class=\"add-form\" method=\"post\" action=\"/add\">\n";
+  out += "<label for=\"new-task\">New task</label>\n";
+  out += "<div class=\"add-row\"><input id=\"new-task\" name=\"task\" type=\"text\" required autocomplete=\"off\" "
+         "placeholder=\"What needs doing?\">";
+  out += "<button type=\"submit\">Add</button></div>\n</form>\n";
+
+  out += "<p id=\"status\" class=\"status";
+  out += notice.empty() ? "" : " error";
+  out += "\" role=\"status\" aria-live=\"polite\">";
+  append_html_escaped(out, notice);
+  out += "</p>\n";
+}
+
+// "2 of 5 done". The script writes the same text when the list changes.
+void append_task_count(std::string& out, const std::vector<todo_item>& todos) {
+  const auto done = std::count_if(todos.begin(), todos.end(), [](const todo_item& item) { return item.done; });
+  out += "<p id=\"task-count\" class=\"task-count\"";
+  out += todos.empty() ? " hidden>" : ">";
+  out += std::to_string(done) + " of " + std::to_string(todos.size()) + " done</p>\n";
+}
+
+// The list, its heading and empty state, and a <template> with the markup
+// of one item (id 0, empty text), which the script fills in for a new task.
+void append_task_section(std::string& out, const std::vector<todo_item>& todos) {
+  out += "<section class=\"tasks\" aria-labelledby=\"tasks-heading\">\n";
+  out += "<div class=\"tasks-header\"><h2 id=\"tasks-heading\">Tasks</h2>\n";
+  append_task_count(out, todos);
+  out += "</div>\n";
+  out += "<p id=\"reorder-hint\" class=\"hint\"";
+  out += todos.size() < 2 ? " hidden" : "";
+  out += ">Reorder by dragging a task\xE2\x80\x99s handle, with its "
+         "\xE2\x86\x91 and \xE2\x86\x93 buttons, or with Alt+\xE2\x86\x91 and Alt+\xE2\x86\x93.</p>\n";
+  out += "<p id=\"empty-state\" class=\"empty\"";
+  out += todos.empty() ? "" : " hidden";
+  out += ">Nothing to do yet. Add a task above.</p>\n";
+
+  out += "<ul id=\"todo-list\" class=\"todo-list\">\n";
+  for (const auto& item : todos) append_item(out, item);
+  out += "</ul>\n";
+
+  out += "<template id=\"todo-template\">";
+  append_item(out, todo_item{});
+  out += "</template>\n</section>\n";
+}
+
 }  // namespace
 
 std::string render_index_page(const std::vector<todo_item>& todos, std::string_view notice,
@@ -170,29 +229,9 @@ std::string render_index_page(const std::vector<todo_item>& todos, std::string_v
 
   append_head(out, "Todo");
   out += "<header class=\"site-header\"><h1>Todo</h1></header>\n<main>\n";
-
-  out += "<form class=\"add-form\" method=\"post\" action=\"/add\">\n";
-  out += "<label for=\"new-task\">New task</label>\n";
-  out += "<div class=\"add-row\"><input id=\"new-task\" name=\"task\" type=\"text\" required autocomplete=\"off\">";
-  out += "<button type=\"submit\">Add</button></div>\n</form>\n";
-
-  out += "<p id=\"status\" class=\"status";
-  out += notice.empty() ? "" : " error";
-  out += "\" role=\"status\" aria-live=\"polite\">";
-  append_html_escaped(out, notice);
-  out += "</p>\n";
-
-  out += "<section class=\"tasks\" aria-labelledby=\"tasks-heading\">\n";
-  out += "<h2 id=\"tasks-heading\">Tasks</h2>\n";
-  out += "<p id=\"empty-state\" class=\"empty\"";
-  out += todos.empty() ? "" : " hidden";
-  out += ">Nothing to do yet. Add a task above.</p>\n";
-  out += "<ul id=\"todo-list\" class=\"todo-list\">\n";
-  for (const auto& item : todos) append_item(out, item);
-  out += "</ul>\n</section>\n";
-
+  append_add_form(out, notice);
+  append_task_section(out, todos);
   append_export_section(out, export_status);
-
   out += "</main>\n</body>\n</html>\n";
   return out;
 }

@@ -106,7 +106,10 @@ TEST(RenderIndexPage, HasAddFormWithLabel) {
 TEST(RenderIndexPage, EmptyListShowsEmptyState) {
   const auto page = render_index_page({});
   EXPECT_NE(page.find("<p id=\"empty-state\" class=\"empty\">"), std::string::npos);
-  EXPECT_EQ(page.find("<li "), std::string::npos);
+  EXPECT_NE(page.find("<p id=\"task-count\" class=\"task-count\" hidden>"), std::string::npos);
+  // The only item is the one inside the template.
+  EXPECT_EQ(count_of(page, "<li "), 1u);
+  EXPECT_LT(page.find("<template id=\"todo-template\">"), page.find("<li "));
 }
 
 TEST(RenderIndexPage, NonEmptyListHidesEmptyState) {
@@ -133,7 +136,7 @@ TEST(RenderIndexPage, ListsItemsInGivenOrder) {
   EXPECT_LT(first, second);
   EXPECT_LT(second, third);
   EXPECT_LT(page.find("third-text"), page.find("first-text"));
-  EXPECT_EQ(count_of(page, "<li "), 3u);
+  EXPECT_EQ(count_of(page, "<li "), 4u);  // three items and the template's
 }
 
 TEST(RenderIndexPage, ItemHasAllControls) {
@@ -144,13 +147,69 @@ TEST(RenderIndexPage, ItemHasAllControls) {
   EXPECT_NE(page.find("aria-label=\"Mark \xE2\x80\x9Cwalk\xE2\x80\x9D not done\""), std::string::npos);
   EXPECT_NE(page.find("<details class=\"edit\">"), std::string::npos);
   EXPECT_NE(page.find("<form class=\"edit-form\" method=\"post\" action=\"/edit/42\">"), std::string::npos);
-  EXPECT_NE(page.find("name=\"text\" type=\"text\" required value=\"walk\""), std::string::npos);
+  EXPECT_NE(page.find("name=\"text\" type=\"text\" required autocomplete=\"off\" value=\"walk\""), std::string::npos);
   EXPECT_NE(page.find("<label class=\"visually-hidden\" for=\"edit-42\">"), std::string::npos);
   EXPECT_NE(page.find("<form class=\"delete-form\" method=\"post\" action=\"/delete/42\">"), std::string::npos);
   EXPECT_NE(page.find("aria-label=\"Delete \xE2\x80\x9Cwalk\xE2\x80\x9D\""), std::string::npos);
   EXPECT_NE(page.find("class=\"move-up\""), std::string::npos);
   EXPECT_NE(page.find("class=\"move-down\""), std::string::npos);
   EXPECT_NE(page.find("class=\"drag-handle\" draggable=\"true\""), std::string::npos);
+}
+
+TEST(RenderIndexPage, ItemControlsFollowVisualOrder) {
+  const auto page = render_index_page({make_item(5, "tidy")});
+  const auto item = page.find("<li class=\"todo\" data-id=\"5\">");
+  ASSERT_NE(item, std::string::npos);
+  const std::vector<std::string> in_order{"class=\"drag-handle\"", "class=\"toggle-form\"", "class=\"text\"",
+                                          "<details class=\"edit\">", "class=\"move\"", "class=\"delete-form\""};
+  std::size_t previous = item;
+  for (const auto& marker : in_order) {
+    const auto at = page.find(marker, item);
+    ASSERT_NE(at, std::string::npos) << marker;
+    EXPECT_GT(at, previous) << marker;
+    previous = at;
+  }
+}
+
+// app.css removes these when scripting is off. The page must not hide them,
+// because they would then appear only once the script runs, moving the rows.
+TEST(RenderIndexPage, ScriptOnlyControlsAreNotHidden) {
+  const auto page = render_index_page({make_item(5, "tidy")});
+  EXPECT_NE(page.find("<span class=\"drag-handle\" draggable=\"true\" title="), std::string::npos);
+  EXPECT_NE(page.find("<span class=\"move\"><button"), std::string::npos);
+  EXPECT_NE(page.find("<button type=\"button\" class=\"cancel-edit\">Cancel</button>"), std::string::npos);
+}
+
+TEST(RenderIndexPage, ReorderHintNeedsTwoTasks) {
+  EXPECT_NE(render_index_page({make_item(5, "tidy")}).find("<p id=\"reorder-hint\" class=\"hint\" hidden>"),
+            std::string::npos);
+  EXPECT_NE(render_index_page({make_item(5, "tidy"), make_item(6, "wash")}).find("<p id=\"reorder-hint\" class=\"hint\">"),
+            std::string::npos);
+}
+
+TEST(RenderIndexPage, MoveButtonsNameTheirShortcuts) {
+  const auto page = render_index_page({make_item(5, "tidy")});
+  EXPECT_NE(page.find("class=\"move-up\" aria-keyshortcuts=\"Alt+ArrowUp\""), std::string::npos);
+  EXPECT_NE(page.find("class=\"move-down\" aria-keyshortcuts=\"Alt+ArrowDown\""), std::string::npos);
+}
+
+TEST(RenderIndexPage, CountsDoneTasks) {
+  const auto page = render_index_page({make_item(1, "a", true), make_item(2, "b"), make_item(3, "c", true)});
+  EXPECT_NE(page.find("<p id=\"task-count\" class=\"task-count\">2 of 3 done</p>"), std::string::npos);
+}
+
+TEST(RenderIndexPage, TemplateHoldsBlankItem) {
+  const auto page = render_index_page({make_item(9, "nine")});
+  const auto start = page.find("<template id=\"todo-template\">");
+  const auto end = page.find("</template>");
+  ASSERT_NE(start, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  const auto blank = page.substr(start, end - start);
+  EXPECT_NE(blank.find("<li class=\"todo\" data-id=\"0\">"), std::string::npos);
+  EXPECT_NE(blank.find("action=\"/toggle/0\""), std::string::npos);
+  EXPECT_NE(blank.find("<span class=\"text\"></span>"), std::string::npos);
+  EXPECT_EQ(blank.find("nine"), std::string::npos);
+  EXPECT_GT(start, page.find("</ul>"));
 }
 
 TEST(RenderIndexPage, OpenItemOffersMarkDone) {
@@ -199,7 +258,8 @@ TEST(RenderIndexPage, NoticeIsShownAsError) {
 
 TEST(RenderIndexPage, TagsAreBalanced) {
   const auto page = render_index_page({make_item(1, "a"), make_item(2, "b", true)});
-  for (std::string name : {"li", "ul", "form", "details", "summary", "button", "label", "main", "section", "header"}) {
+  for (std::string name :
+       {"li", "ul", "form", "details", "summary", "button", "label", "main", "section", "header", "template"}) {
     EXPECT_EQ(count_of(page, "<" + name + ">") + count_of(page, "<" + name + " "), count_of(page, "</" + name + ">"))
         << name;
   }
