@@ -22,6 +22,11 @@ namespace {
 
 // The writer thread and its bounded queue. Callers format a line on their own
 // thread and only take the lock to move it into the queue.
+// Lines wait at most this long before the writer thread writes them.
+constexpr std::chrono::milliseconds flush_interval{20};
+// A queue this large wakes the writer at once.
+constexpr std::size_t wake_threshold_bytes = 64 * 1024;
+
 class log_writer {
  public:
   void start(int fd, std::size_t capacity_bytes) {
@@ -57,6 +62,9 @@ class log_writer {
       }
       queued_bytes_ += line.size();
       queue_.push_back(std::move(line));
+      // The writer wakes by itself every flush_interval. Waking it for each
+      // line cost a futex call and a thread switch per request under load.
+      if (queued_bytes_ < wake_threshold_bytes) return;
     }
     wake_.notify_one();
   }
@@ -71,7 +79,9 @@ class log_writer {
       bool stopping = false;
       {
         std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        wake_.wait_for(lock, flush_interval,
+                       [&] { return stopping_ || queued_bytes_ >= wake_threshold_bytes; });
+        if (queue_.empty() && !stopping_) continue;
         batch.swap(queue_);
         queued_bytes_ = 0;
         stopping = stopping_;
