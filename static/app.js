@@ -309,7 +309,12 @@
   // place of the browser's bubble.
   function checkEditsByScript(item) {
     const editForm = item.querySelector(".edit-form");
-    if (editForm) editForm.noValidate = true;
+    if (!editForm) return;
+    editForm.noValidate = true;
+    // The limit is checked with a message instead of cutting the text short.
+    editForm.querySelectorAll("input[maxlength]").forEach(function (field) {
+      field.removeAttribute("maxlength");
+    });
   }
 
   // Sets a new row's id and text into a copy of the page's item template:
@@ -363,8 +368,10 @@
   if (addForm && itemTemplate) {
     const input = addForm.querySelector("input[name='task']");
     const button = addForm.querySelector("button[type='submit']");
-    // The script shows its own messages in place of the browser's bubbles.
+    // The script shows its own messages in place of the browser's bubbles,
+    // and checks the limit with a message instead of cutting the text short.
     addForm.noValidate = true;
+    input.removeAttribute("maxlength");
 
     addForm.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -606,10 +613,23 @@
   async function poll(taskId) {
     let delayMs = firstPollMs;
     for (;;) {
-      const response = await fetch("/tasks/" + encodeURIComponent(taskId), { headers: { Accept: "application/json" } });
-      if (!response.ok) {
+      let response;
+      try {
+        response = await fetch("/tasks/" + encodeURIComponent(taskId), { headers: { Accept: "application/json" } });
+      } catch (ignored) {
+        response = null;
+      }
+      // The job goes on in the worker whatever happens to one status check,
+      // so only a job that does not exist ends the polling.
+      if (response && response.status === 404) {
         showText(await readError(response), true);
         return;
+      }
+      if (!response || !response.ok) {
+        showText("Export still running; the status is not available right now, checking again\u2026", false, true);
+        await wait(delayMs);
+        delayMs = Math.min(maxPollMs, delayMs * pollGrowth);
+        continue;
       }
       const task = await response.json();
       if (task.state === "SUCCESS") {

@@ -1,10 +1,19 @@
 #include "todo/html.hpp"
 
+#include "todo/validation.hpp"
+
 #include <algorithm>
 
 namespace todo::domain {
 
 namespace {
+
+// Browser-side checks of task text, so that a form without script stops
+// blank and too long text before the server rejects it and the typed text is
+// lost. maxlength counts UTF-16 units, so it can stop a little earlier than
+// the server's limit of 500 characters for text with emoji.
+const std::string text_limits = "maxlength=\"" + std::to_string(max_text_characters) +
+                                "\" pattern=\".*\\S.*\" title=\"Enter some text, not only spaces.\"";
 
 // Every piece of user text goes through append_html_escaped, in element
 // content and in attribute values alike.
@@ -53,7 +62,8 @@ void append_edit_control(std::string& out, const todo_item& item, const std::str
   out += "<form class=\"edit-form\" method=\"post\" action=\"/edit/" + id + "\">";
   out += "<label class=\"visually-hidden\" for=\"edit-" + id + "\">New text for ";
   append_quoted(out, item.text);
-  out += "</label><input id=\"edit-" + id + "\" name=\"text\" type=\"text\" required autocomplete=\"off\" value=\"";
+  out += "</label><input id=\"edit-" + id + "\" name=\"text\" type=\"text\" required " + text_limits +
+         " autocomplete=\"off\" value=\"";
   append_html_escaped(out, item.text);
   // Without the script the summary closes the form, so Cancel is for the
   // script's in-place editing only. app.css hides it, like the drag handle
@@ -175,7 +185,9 @@ void append_export_section(std::string& out, const export_job* job) {
 void append_add_form(std::string& out, std::string_view notice) {
   out += "<form class=\"add-form\" method=\"post\" action=\"/add\">\n";
   out += "<label for=\"new-task\">New task</label>\n";
-  out += "<div class=\"add-row\"><input id=\"new-task\" name=\"task\" type=\"text\" required autocomplete=\"off\" "
+  out += "<div class=\"add-row\"><input id=\"new-task\" name=\"task\" type=\"text\" required ";
+  out += text_limits;
+  out += " autocomplete=\"off\" "
          "placeholder=\"What needs doing?\">";
   out += "<button type=\"submit\">Add</button></div>\n</form>\n";
 

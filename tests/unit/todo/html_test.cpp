@@ -75,6 +75,13 @@ TEST(AppendHtmlEscaped, AppendsToExistingContent) {
 
 // ---- render_index_page ------------------------------------------------------------
 
+TEST(RenderIndexPage, AddFieldChecksTextInTheBrowser) {
+  const auto page = render_index_page({});
+  EXPECT_NE(page.find("<input id=\"new-task\" name=\"task\" type=\"text\" required maxlength=\"500\" "
+                      "pattern=\".*\\S.*\""),
+            std::string::npos);
+}
+
 TEST(RenderIndexPage, HasDocumentHead) {
   const auto page = render_index_page({});
   EXPECT_EQ(page.rfind("<!doctype html>", 0), 0u);
@@ -147,7 +154,8 @@ TEST(RenderIndexPage, ItemHasAllControls) {
   EXPECT_NE(page.find("aria-label=\"Mark \xE2\x80\x9Cwalk\xE2\x80\x9D not done\""), std::string::npos);
   EXPECT_NE(page.find("<details class=\"edit\">"), std::string::npos);
   EXPECT_NE(page.find("<form class=\"edit-form\" method=\"post\" action=\"/edit/42\">"), std::string::npos);
-  EXPECT_NE(page.find("name=\"text\" type=\"text\" required autocomplete=\"off\" value=\"walk\""), std::string::npos);
+  EXPECT_NE(page.find("name=\"text\" type=\"text\" required maxlength=\"500\" pattern=\".*\\S.*\" "
+                      "title=\"Enter some text, not only spaces.\" autocomplete=\"off\" value=\"walk\""), std::string::npos);
   EXPECT_NE(page.find("<label class=\"visually-hidden\" for=\"edit-42\">"), std::string::npos);
   EXPECT_NE(page.find("<form class=\"delete-form\" method=\"post\" action=\"/delete/42\">"), std::string::npos);
   EXPECT_NE(page.find("aria-label=\"Delete \xE2\x80\x9Cwalk\xE2\x80\x9D\""), std::string::npos);
