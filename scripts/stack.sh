@@ -245,15 +245,18 @@ ensure_caddy() {
   upstreams=$(caddy_upstreams)
   running_pid caddy >/dev/null && running=yes && keep=keep
   choose_port caddy "${CADDY_PORT:-8080}" $keep
-  choose_port caddy-admin 2019 $keep
+  # The admin endpoint can rewrite Caddy's configuration, so it is a Unix
+  # socket in the run/ folder, which only the stack's user may enter, not a
+  # TCP port that every local user can reach.
+  local admin="unix/$STACK_RUN/caddy-admin.sock"
   caddy_env=(TODO_HTTP_PORT="${TAKEN_PORTS[caddy]}" TODO_BIND_ADDRESS=127.0.0.1
-    TODO_CADDY_ADMIN="127.0.0.1:${TAKEN_PORTS[caddy-admin]}" TODO_UPSTREAMS="$upstreams"
+    TODO_CADDY_ADMIN="$admin" TODO_UPSTREAMS="$upstreams"
     TODO_STATIC_DIR="$TODO_ROOT/static" XDG_DATA_HOME="$STACK_DATA/caddy/data"
     XDG_CONFIG_HOME="$STACK_DATA/caddy/config")
 
   if [ $running = yes ]; then
     env "${caddy_env[@]}" caddy reload --config "$CADDYFILE" --adapter caddyfile \
-      --address "127.0.0.1:${TAKEN_PORTS[caddy-admin]}" >>"$STACK_LOGS/caddy.log" 2>&1 9>&- ||
+      --address "$admin" >>"$STACK_LOGS/caddy.log" 2>&1 9>&- ||
       { report_failure caddy "did not reload" "$STACK_LOGS/caddy.log"; return 1; }
     return 0
   fi
@@ -287,6 +290,7 @@ ensure_prometheus() {
 # outlive the script.
 lock_stack() {
   mkdir -p "$STACK_LOGS" "$STACK_RUN"
+  chmod 700 "$STACK_RUN"
   exec 9>"$STACK_RUN/lock"
   flock -w 300 9 || die "timed out after 5 minutes waiting for $STACK_RUN/lock; another scripts/run.sh is still running"
 }
