@@ -124,7 +124,9 @@ TEST(Resilience, SigtermFinishesRequestsInFlight) {
       return web.post_json("/api/todos", "{\"text\": \"in flight " + std::to_string(i) + "\"}");
     }));
   }
-  ASSERT_TRUE(wait_for_lock_waiters(observer, 1));
+  // All three must be inside the server before SIGTERM closes the listener:
+  // the first waits for the table lock, the others for the advisory lock.
+  ASSERT_TRUE(wait_for_lock_waiters(observer, 3));
 
   std::future<int> exit_code = std::async(std::launch::async, [&web] { return web.stop(SIGTERM); });
   ASSERT_TRUE(web.wait_for_log("shutdown requested", 5s));
