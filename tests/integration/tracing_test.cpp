@@ -134,7 +134,11 @@ TEST_F(Tracing, ExportIsOneTraceAcrossProcesses) {
   // claim, COMMIT, BEGIN, export statements, COMMIT, XACK.
   auto spans = wait_for_spans(server_ids.trace_id, 12);
   const auto* consumer = find_span(spans, "process todo:jobs");
-  for (int i = 0; i < 50 && (consumer == nullptr || !find_span(spans, "PIPELINE", text(*consumer, "spanId"))); ++i) {
+  // The two processes export on their own schedules, so wait for the web's
+  // server span and the worker's acknowledgement both.
+  for (int i = 0; i < 300 && (find_span(spans, "POST /export") == nullptr || consumer == nullptr ||
+                              !find_span(spans, "PIPELINE", text(*consumer, "spanId")));
+       ++i) {
     std::this_thread::sleep_for(100ms);
     spans = spans_of(server_ids.trace_id);
     consumer = find_span(spans, "process todo:jobs");
