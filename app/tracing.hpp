@@ -96,7 +96,7 @@ class tracing_runtime {
   std::unique_ptr<obs::tracer> tracer_;
 };
 
-/// How long a stopping process waits for its last spans to be sent.
+/// Returns how long a stopping process waits for its last spans to be sent.
 inline std::chrono::milliseconds trace_flush_timeout(const config::tracing_config& config) {
   return std::min<std::chrono::milliseconds>(config.export_timeout, std::chrono::seconds(5));
 }

@@ -92,7 +92,7 @@ stop_postgres "$PG_FOLDER"
 run_stack_tests || status=$?
 
 # The benchmark's short form: a few seconds per scenario. It fails only when
-# the service answers errors under load, never on a figure.
+# the service returns errors under load, never on a figure.
 say "running the short benchmark"
 "$TODO_ROOT/bench/run" --quick >"$OUTPUT/bench-quick.txt" 2>&1 || { status=1; tail -n 30 "$OUTPUT/bench-quick.txt" >&2; }
 exit "$status"

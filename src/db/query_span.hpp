@@ -13,7 +13,7 @@
 
 namespace todo::db {
 
-/// Where a connection points, read once after it connects.
+/// Database, host and port of a connection, read once after it connects.
 struct query_server {
   std::string database;  ///< db.namespace
   std::string host;      ///< server.address; a socket folder for Unix-domain connections

@@ -10,7 +10,7 @@
 
 namespace todo::http {
 
-/// What the server needs to trace requests.
+/// Tracer and untraced route names of one server.
 struct request_tracing {
   obs::tracer* tracer = nullptr;            ///< null: nothing is traced
   std::vector<std::string> untraced_routes;  ///< route names served without a span, such as health checks

@@ -15,7 +15,7 @@
 
 namespace todo::obs {
 
-/// Where and how to send export requests.
+/// Address, request target and extra headers of the export requests.
 struct otlp_endpoint {
   std::string host;    ///< Name or address to connect to.
   std::string port;    ///< Decimal port.
@@ -29,7 +29,7 @@ struct otlp_endpoint {
 /// or text that is not a URL.
 otlp_endpoint parse_otlp_endpoint(std::string_view url);
 
-/// What one POST gave.
+/// Outcome of one POST: the status, Retry-After and any error.
 struct otlp_response {
   unsigned status = 0;  ///< HTTP status; 0 when no response arrived.
   std::optional<std::chrono::seconds> retry_after;  ///< From a Retry-After header in seconds.
@@ -48,7 +48,8 @@ class otlp_http_client {
   /// POSTs `body` as application/json and waits up to `timeout` for the whole
   /// exchange. Reuses the connection of the last call when the collector kept
   /// it open. A reused connection that fails before any response is replaced
-  /// once within the same timeout. Never throws for network failures.
+  /// once within the same timeout. Network failures come back in the
+  /// result's `error`, not as exceptions.
   boost::asio::awaitable<otlp_response> post(const std::string& body, std::chrono::milliseconds timeout);
 
   /// Closes the connection, cancelling a post() in progress.

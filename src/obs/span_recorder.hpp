@@ -16,7 +16,7 @@ class span_recorder final : public span_processor {
     spans_.push_back(std::move(finished));
   }
 
-  /// A copy of the spans ended so far.
+  /// Returns a copy of the spans ended so far.
   std::vector<span> spans() const {
     std::lock_guard lock(mutex_);
     return spans_;

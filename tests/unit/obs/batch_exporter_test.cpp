@@ -45,7 +45,7 @@ struct received_request {
   clock_type::time_point at;
 };
 
-// Answers each request with the next scripted answer, then with 200.
+// Responds to each request with the next scripted response, then with 200.
 // Connections are served one at a time, on a thread of their own.
 class otlp_endpoint_stub {
  public:
