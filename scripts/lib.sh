@@ -175,23 +175,30 @@ stop_prometheus() {
   wait "$PROMETHEUS_PID" 2>/dev/null || true
 }
 
-# Starts the test OTLP/HTTP receiver (tests/otlp/receiver.mjs) on a free
-# port from $2, logging to $1/otlp-receiver.log, and sets OTLP_RECEIVER_PORT
-# and OTLP_RECEIVER_PID. It listens on 127.0.0.1 only. The npm packages of
-# tests/otlp are installed first with npm ci when node_modules is missing
-# or older than package.json or package-lock.json.
-start_otlp_receiver() {
-  local folder=$1 first_port=$2
-  local otlp_dir="$TODO_ROOT/tests/otlp"
-  local installed="$otlp_dir/node_modules/.package-lock.json"
+# Installs the npm packages of folder $1 with npm ci, logging to
+# $2/npm-ci.log, when its node_modules is missing or older than
+# package.json or package-lock.json.
+install_npm_packages() {
+  local package_dir=$1 folder=$2
+  local installed="$package_dir/node_modules/.package-lock.json"
   mkdir -p "$folder"
   command -v node >/dev/null 2>&1 || die "node not found; install the Debian packages nodejs and npm"
 
-  if [ ! -f "$installed" ] || [ "$otlp_dir/package-lock.json" -nt "$installed" ] || [ "$otlp_dir/package.json" -nt "$installed" ]; then
-    say "installing the npm packages of tests/otlp"
-    npm ci --prefix "$otlp_dir" --no-audit --no-fund >"$folder/npm-ci.log" 2>&1 ||
-      { tail -n 20 "$folder/npm-ci.log" >&2; die "npm ci failed in $otlp_dir; see $folder/npm-ci.log"; }
+  if [ ! -f "$installed" ] || [ "$package_dir/package-lock.json" -nt "$installed" ] || [ "$package_dir/package.json" -nt "$installed" ]; then
+    say "installing the npm packages of ${package_dir#"$TODO_ROOT"/}"
+    npm ci --prefix "$package_dir" --no-audit --no-fund >"$folder/npm-ci.log" 2>&1 ||
+      { tail -n 20 "$folder/npm-ci.log" >&2; die "npm ci failed in $package_dir; see $folder/npm-ci.log"; }
   fi
+}
+
+# Starts the test OTLP/HTTP receiver (tests/otlp/receiver.mjs) on a free
+# port from $2, logging to $1/otlp-receiver.log, and sets OTLP_RECEIVER_PORT
+# and OTLP_RECEIVER_PID. It listens on 127.0.0.1 only. The npm packages of
+# tests/otlp are installed first when they are missing or stale.
+start_otlp_receiver() {
+  local folder=$1 first_port=$2
+  local otlp_dir="$TODO_ROOT/tests/otlp"
+  install_npm_packages "$otlp_dir" "$folder"
 
   OTLP_RECEIVER_PORT=$(free_port "$first_port")
   say "starting the OTLP receiver on 127.0.0.1:$OTLP_RECEIVER_PORT"
