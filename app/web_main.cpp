@@ -78,6 +78,7 @@ int main() {
                        {"port", config.port},
                        {"threads", config.web_threads},
                        {"db_pool_size", config.db_pool_size},
+                       {"db_shared_read_limit", config.db_shared_read_limit},
                        {"broker", broker.endpoint()},
                        {"tracing", tracing_plan.enabled},
                        {"database_url", todo::config::redact_database_url(config.database_url)}});
@@ -110,7 +111,8 @@ int main() {
 
   auto draining = std::make_shared<std::atomic<bool>>(false);
   auto routes = std::make_shared<todo::http::router>();
-  todo::domain::register_routes(*routes, {database, static_files, redis, jobs, metrics, config.app_env, draining});
+  todo::domain::register_routes(
+      *routes, {database, static_files, redis, jobs, metrics, config.app_env, draining, config.db_shared_read_limit});
   routes->add(boost::beast::http::verb::get, "/metrics", "metrics", todo::http::metrics_handler(metrics));
 
   todo::http::server_options server_options;

@@ -57,6 +57,7 @@ web_config load_web_config(const env& environment) {
       static_cast<unsigned>(environment.get_int("WEB_THREADS", default_thread_count(), 1, 256));
   config.db_pool_size = static_cast<unsigned>(environment.get_int("DB_POOL_SIZE", 10, 1, 1000));
   config.db_timeout = std::chrono::milliseconds(environment.get_int("DB_TIMEOUT_MS", 5000, 50, 600000));
+  config.db_shared_read_limit = static_cast<unsigned>(environment.get_int("DB_SHARED_READ_LIMIT", 2, 0, 1000));
   config.shutdown_timeout = std::chrono::seconds(environment.get_int("SHUTDOWN_TIMEOUT_S", 8, 0, 3600));
   config.shutdown_delay = std::chrono::seconds(environment.get_int("SHUTDOWN_DELAY_S", 0, 0, 300));
   config.static_dir = environment.get_string("STATIC_DIR", "static");

@@ -32,6 +32,7 @@ struct web_config {
   unsigned web_threads = 1;                    // WEB_THREADS, default: number of cores
   unsigned db_pool_size = 10;                  // DB_POOL_SIZE, connections
   std::chrono::milliseconds db_timeout{5000};  // DB_TIMEOUT_MS, per query and per connect
+  unsigned db_shared_read_limit = 2;            // DB_SHARED_READ_LIMIT, list queries at once; 0: one per request
   std::vector<cidr> trusted_proxies;           // TRUSTED_PROXIES, default loopback
   std::chrono::seconds shutdown_timeout{8};    // SHUTDOWN_TIMEOUT_S, below Docker's 10 s
   std::chrono::seconds shutdown_delay{0};      // SHUTDOWN_DELAY_S, health checks fail before the drain

@@ -119,6 +119,10 @@ response json_response(const request& req, beast_http::status status, const boos
   return make_response(req, status, "application/json", boost::json::serialize(body));
 }
 
+response json_response(const request& req, beast_http::status status, std::string serialized_body) {
+  return make_response(req, status, "application/json", std::move(serialized_body));
+}
+
 response json_error(const request& req, const request_context& context, beast_http::status status,
                     std::string_view message) {
   return json_response(req, status, boost::json::object{{"error", message}, {"request_id", context.request_id}});

@@ -20,12 +20,8 @@ std::string_view content_type_of(const http::request& req) { return req[beast_ht
 
 asio::awaitable<http::response> api_list_todos(handler_services& services, const http::request& req,
                                                http::request_context& context) {
-  const auto todos = co_await services.store.list(context.trace());
-
-  boost::json::array body;
-  body.reserve(todos.size());
-  for (const auto& item : todos) body.emplace_back(todo_to_json(item));
-  co_return http::json_response(req, status::ok, body);
+  const auto todos = co_await services.store.list_shared(context.trace());
+  co_return http::json_response(req, status::ok, std::string(todos.value->json_array()));
 }
 
 asio::awaitable<http::response> api_create_todo(handler_services& services, const http::request& req,

@@ -138,14 +138,14 @@ http::response draining_response(const http::request& req) {
 
 asio::awaitable<http::response> show_index(handler_services& services, const http::request& req,
                                            http::request_context& context) {
-  const auto todos = co_await services.store.list(context.trace());
+  const auto todos = co_await services.store.list_shared(context.trace());
 
   // ?export=<id> comes from the no-script export form's redirect.
   std::optional<export_job> job;
   const auto export_id = query_parameter(req.target(), "export");
   if (export_id && is_uuid(*export_id)) job = co_await services.exports.find(*export_id, context.trace());
 
-  auto res = http::html_response(req, status::ok, render_index_page(todos, {}, job ? &*job : nullptr));
+  auto res = http::html_response(req, status::ok, render_index_page_around(todos.value->task_section_html(), {}, job ? &*job : nullptr));
   res.set(beast_http::field::cache_control, "no-store");
   co_return res;
 }

@@ -9,7 +9,7 @@ void register_routes(http::router& routes, const route_dependencies& dependencie
   using boost::beast::http::verb;
 
   auto services = std::make_shared<handler_services>(
-      handler_services{todo_store(dependencies.database), dependencies.database, dependencies.static_files,
+      handler_services{todo_store(dependencies.database, dependencies.shared_list_reads), dependencies.database, dependencies.static_files,
                        export_store(dependencies.database), dependencies.redis, dependencies.jobs, nullptr,
                        dependencies.draining});
   if (dependencies.metrics) {

@@ -22,6 +22,9 @@ struct route_dependencies {
   std::string environment;                 // APP_ENV, a label of the job counters
   // Set during the SHUTDOWN_DELAY_S after SIGTERM. Null means never draining.
   std::shared_ptr<const std::atomic<bool>> draining;
+  // DB_SHARED_READ_LIMIT: list queries at once before requests share one
+  // (todo_store::list_shared); 0 gives each request its own.
+  std::size_t shared_list_reads = 0;
 };
 
 /// Registers every route of the web service with its name (the names are the

@@ -126,6 +126,33 @@ asio::awaitable<std::vector<std::int64_t>> reorder_locked(db::connection& conn,
 
 }  // namespace
 
+namespace {
+
+// Parameters by value: the coroutine keeps its own copies.
+asio::awaitable<std::shared_ptr<const list_snapshot>> read_snapshot(todo_store store, obs::trace_parent trace) {
+  auto items = co_await store.list(trace);
+  co_return std::make_shared<const list_snapshot>(std::move(items));
+}
+
+}  // namespace
+
+todo_store::todo_store(std::shared_ptr<db::pool> database, std::size_t max_list_reads)
+    : database_(std::move(database)) {
+  if (max_list_reads > 0) {
+    // The store is copied into the handler services; the copies share this.
+    list_reads_ = std::make_shared<shared_list>(max_list_reads, [database = database_](const obs::trace_parent& trace) {
+      return read_snapshot(todo_store(database), trace);
+    });
+  }
+}
+
+asio::awaitable<todo_store::shared_list::outcome> todo_store::list_shared(const obs::trace_parent& trace) {
+  if (list_reads_) co_return co_await list_reads_->get(trace);
+  shared_list::outcome own;
+  own.value = co_await read_snapshot(*this, trace);
+  co_return own;
+}
+
 asio::awaitable<std::vector<todo_item>> todo_store::list(const obs::trace_parent& trace) {
   auto rows = co_await database_->query(list_sql, no_params, trace);
 

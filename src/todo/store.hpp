@@ -1,7 +1,9 @@
 #pragma once
 
 #include "db/pool.hpp"
+#include "db/shared_read.hpp"
 #include "obs/tracer.hpp"
+#include "todo/list_snapshot.hpp"
 #include "todo/todo_item.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -18,10 +20,22 @@ namespace todo::domain {
 /// prepared statements with parameters, and throws db::error on failure.
 class todo_store {
  public:
-  explicit todo_store(std::shared_ptr<db::pool> database) : database_(std::move(database)) {}
+  using item_list = std::vector<todo_item>;
+
+  /// `max_list_reads` bounds the list queries that run at once for
+  /// list_shared(); 0 gives every caller a query of its own.
+  explicit todo_store(std::shared_ptr<db::pool> database, std::size_t max_list_reads = 0);
 
   /// All todos, by position ascending, then newest first.
-  boost::asio::awaitable<std::vector<todo_item>> list(const obs::trace_parent& trace = {});
+  boost::asio::awaitable<item_list> list(const obs::trace_parent& trace = {});
+
+  using shared_list = db::shared_read<list_snapshot>;
+
+  /// The same list, read with request coalescing (db::shared_read): under
+  /// load, callers that arrive while `max_list_reads` list queries run share
+  /// the next one, and its snapshot. `shared` tells a caller that another
+  /// request's query answered it, so its trace has no query span of its own.
+  boost::asio::awaitable<shared_list::outcome> list_shared(const obs::trace_parent& trace = {});
 
   /// Inserts at the end (position = max + 1) and returns the new row.
   boost::asio::awaitable<todo_item> add(const std::string& text, const obs::trace_parent& trace = {});
@@ -45,6 +59,7 @@ class todo_store {
 
  private:
   std::shared_ptr<db::pool> database_;
+  std::shared_ptr<shared_list> list_reads_;  // null when max_list_reads is 0
 };
 
 }  // namespace todo::domain
