@@ -25,7 +25,7 @@ namespace todo::db {
 /// batch gets that one result.
 ///
 /// A caller never gets a result from a read that started before it called,
-/// so it sees every write committed before its request arrived, as it would
+/// so its result includes every write committed before its request arrived, as it would
 /// with a read of its own. Only its wait can be longer: one running read
 /// plus its batch's read.
 ///
@@ -36,7 +36,7 @@ class shared_read {
   using value_ptr = std::shared_ptr<const T>;
   using read_function = std::function<boost::asio::awaitable<value_ptr>(const obs::trace_parent&)>;
 
-  /// What a caller got: the value, and whether another caller's read made it.
+  /// The result of get(): the value, and whether another caller's read produced it.
   struct outcome {
     value_ptr value;
     bool shared = false;
@@ -87,13 +87,13 @@ class shared_read {
    public:
     wake_handler() = default;
     template <class Handler>
-    explicit wake_handler(Handler handler) : held_(std::make_unique<held<Handler>>(std::move(handler))) {}
+    explicit wake_handler(Handler handler) : stored_(std::make_unique<stored_handler<Handler>>(std::move(handler))) {}
 
-    explicit operator bool() const noexcept { return held_ != nullptr; }
+    explicit operator bool() const noexcept { return stored_ != nullptr; }
 
     /// Resumes the caller on its own executor, never inside this call.
     void post() {
-      auto resumed = std::move(held_);
+      auto resumed = std::move(stored_);
       resumed->post();
     }
 
@@ -103,15 +103,15 @@ class shared_read {
       virtual void post() = 0;
     };
     template <class Handler>
-    struct held final : base {
-      explicit held(Handler h) : handler(std::move(h)) {}
+    struct stored_handler final : base {
+      explicit stored_handler(Handler h) : handler(std::move(h)) {}
       void post() override {
         auto executor = boost::asio::get_associated_executor(handler);
         boost::asio::post(executor, std::move(handler));
       }
       Handler handler;
     };
-    std::unique_ptr<base> held_;
+    std::unique_ptr<base> stored_;
   };
 
   struct batch {
@@ -195,7 +195,7 @@ class shared_read {
         --running_;
         return;
       }
-      // The slot passes to the waiting batch; running_ stays the same.
+      // The slot passes to the waiting batch, so running_ stays the same.
       auto starting = std::move(next_);
       starting->started = true;
       leader = std::move(starting->leader);

@@ -21,6 +21,7 @@ std::string_view content_type_of(const http::request& req) { return req[beast_ht
 asio::awaitable<http::response> api_list_todos(handler_services& services, const http::request& req,
                                                http::request_context& context) {
   const auto todos = co_await services.store.list_shared(context.trace());
+  mark_shared_read(context, todos.shared);
   co_return http::json_response(req, status::ok, std::string(todos.value->json_array()));
 }
 

@@ -73,6 +73,10 @@ boost::json::object todo_to_json(const todo_item& item) {
   };
 }
 
+void mark_shared_read(http::request_context& context, bool shared) {
+  if (shared) context.span.set_attribute("todo.list.shared_query", true);
+}
+
 http::response no_content_response(const http::request& req) {
   http::response res{http::beast_http::status::no_content, req.version()};
   res.keep_alive(req.keep_alive());

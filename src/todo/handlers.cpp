@@ -139,6 +139,7 @@ http::response draining_response(const http::request& req) {
 asio::awaitable<http::response> show_index(handler_services& services, const http::request& req,
                                            http::request_context& context) {
   const auto todos = co_await services.store.list_shared(context.trace());
+  mark_shared_read(context, todos.shared);
 
   // ?export=<id> comes from the no-script export form's redirect.
   std::optional<export_job> job;

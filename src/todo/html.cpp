@@ -109,7 +109,7 @@ void append_delete_form(std::string& out, const item_markup& item) {
   append(out, "\">Delete</button></form>\n"sv);
 }
 
-// `scratch` holds the escaped text; the caller reuses it for every item.
+// `scratch` receives the escaped text. The caller reuses it for every item.
 void append_item(std::string& out, const todo_item& item, std::string& scratch) {
   char id_text[24];
   const auto [end, ec] = std::to_chars(std::begin(id_text), std::end(id_text), item.id);

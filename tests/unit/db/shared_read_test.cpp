@@ -70,7 +70,7 @@ std::shared_ptr<read_counter> make_reads(std::size_t max_running, counted_read& 
   return std::make_shared<read_counter>(max_running, [&read](const todo::obs::trace_parent&) { return read(); });
 }
 
-TEST(DbSharedRead, CallersOneAfterAnotherEachRunTheirOwnRead) {
+TEST(DbSharedRead, SequentialCallersReadAlone) {
   asio::io_context io;
   counted_read read;
   auto reads = make_reads(1, read);
@@ -86,7 +86,7 @@ TEST(DbSharedRead, CallersOneAfterAnotherEachRunTheirOwnRead) {
   EXPECT_FALSE(second.shared);
 }
 
-TEST(DbSharedRead, CallersDuringABusyReadShareTheNextReadNotTheRunningOne) {
+TEST(DbSharedRead, BusyCallersShareNextRead) {
   asio::io_context io;
   counted_read read;
   auto reads = make_reads(1, read);
@@ -113,7 +113,7 @@ TEST(DbSharedRead, CallersDuringABusyReadShareTheNextReadNotTheRunningOne) {
   EXPECT_FALSE(e.shared);
 }
 
-TEST(DbSharedRead, CallersRunTheirOwnReadsUpToTheLimit) {
+TEST(DbSharedRead, ReadsRunAloneUpToLimit) {
   asio::io_context io;
   counted_read read;
   auto reads = make_reads(3, read);
@@ -134,7 +134,7 @@ TEST(DbSharedRead, CallersRunTheirOwnReadsUpToTheLimit) {
   EXPECT_EQ(results[4].value, 4);
 }
 
-TEST(DbSharedRead, AFailedReadFailsEveryCallerOfItsBatchAndFreesTheSlot) {
+TEST(DbSharedRead, FailedReadFailsWholeBatch) {
   asio::io_context io;
   counted_read read;
   read.fail_run = 2;
@@ -157,7 +157,7 @@ TEST(DbSharedRead, AFailedReadFailsEveryCallerOfItsBatchAndFreesTheSlot) {
 
 // Many callers on four threads: each result comes from a read that started
 // after its caller called, and no more than the limit run at once.
-TEST(DbSharedRead, ManyThreadsNeverGetAResultOlderThanTheirCall) {
+TEST(DbSharedRead, ThreadsNeverGetOlderResults) {
   asio::thread_pool threads(4);
   counted_read read;
   read.duration = 1ms;

@@ -8,6 +8,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <ctime>
+
 #include <string>
 
 namespace todo::obs {
@@ -42,6 +45,15 @@ TEST(LogLine, TimestampIsUtcWithMilliseconds) {
   EXPECT_EQ(timestamp[10], 'T');
   EXPECT_EQ(timestamp[19], '.');
   EXPECT_EQ(timestamp.back(), 'Z');
+
+  // The same instant as the system clock, read the slow way with timegm.
+  std::tm parts{};
+  ASSERT_NE(strptime(timestamp.c_str(), "%Y-%m-%dT%H:%M:%S", &parts), nullptr) << timestamp;
+  const auto written = std::chrono::system_clock::from_time_t(timegm(&parts)) +
+                       std::chrono::milliseconds(std::stoi(timestamp.substr(20, 3)));
+  const auto difference = std::chrono::system_clock::now() - written;
+  EXPECT_GE(difference, std::chrono::milliseconds(0)) << timestamp;
+  EXPECT_LT(difference, std::chrono::seconds(5)) << timestamp;
 }
 
 TEST(LogLine, HostileTextCannotForgeFields) {

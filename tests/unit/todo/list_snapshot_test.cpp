@@ -29,7 +29,7 @@ std::vector<todo_item> sample_items() {
   return items;
 }
 
-TEST(ListSnapshot, JsonArrayHoldsEveryItemInOrder) {
+TEST(ListSnapshot, JsonArrayKeepsItemOrder) {
   const list_snapshot snapshot(sample_items());
   const auto parsed = boost::json::parse(snapshot.json_array());
   ASSERT_TRUE(parsed.is_array());
@@ -44,12 +44,12 @@ TEST(ListSnapshot, JsonArrayHoldsEveryItemInOrder) {
   EXPECT_EQ(array[1].at("done").as_bool(), true);
 }
 
-TEST(ListSnapshot, EmptyListGivesAnEmptyArray) {
+TEST(ListSnapshot, EmptyListGivesEmptyArray) {
   const list_snapshot snapshot({});
   EXPECT_EQ(snapshot.json_array(), "[]");
 }
 
-TEST(ListSnapshot, TaskSectionIsThePagesSectionAndEscaped) {
+TEST(ListSnapshot, TaskSectionMatchesPage) {
   const auto items = sample_items();
   const list_snapshot snapshot(items);
   const auto& section = snapshot.task_section_html();
@@ -60,7 +60,7 @@ TEST(ListSnapshot, TaskSectionIsThePagesSectionAndEscaped) {
   EXPECT_EQ(todo::domain::render_index_page_around(section), todo::domain::render_index_page(items));
 }
 
-TEST(ListSnapshot, ThreadsGetTheSameRenderedStrings) {
+TEST(ListSnapshot, ThreadsShareRenderedStrings) {
   const list_snapshot snapshot(sample_items());
   std::vector<const std::string*> html(8), json(8);
   std::vector<std::thread> threads;
