@@ -119,7 +119,7 @@ response json_response(const request& req, beast_http::status status, const boos
   return make_response(req, status, "application/json", boost::json::serialize(body));
 }
 
-response json_response(const request& req, beast_http::status status, std::string serialized_body) {
+response json_text_response(const request& req, beast_http::status status, std::string serialized_body) {
   return make_response(req, status, "application/json", std::move(serialized_body));
 }
 

@@ -12,7 +12,7 @@ namespace todo::http {
 response json_response(const request& req, beast_http::status status, const boost::json::value& body);
 
 /// The same with a body serialized before.
-response json_response(const request& req, beast_http::status status, std::string serialized_body);
+response json_text_response(const request& req, beast_http::status status, std::string serialized_body);
 
 /// {"error": message, "request_id": …} with the given status.
 response json_error(const request& req, const request_context& context, beast_http::status status,

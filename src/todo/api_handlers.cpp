@@ -22,7 +22,7 @@ asio::awaitable<http::response> api_list_todos(handler_services& services, const
                                                http::request_context& context) {
   const auto todos = co_await services.store.list_shared(context.trace());
   mark_shared_read(context, todos.shared);
-  co_return http::json_response(req, status::ok, std::string(todos.value->json_array()));
+  co_return http::json_text_response(req, status::ok, std::string(todos.value->json_array()));
 }
 
 asio::awaitable<http::response> api_create_todo(handler_services& services, const http::request& req,
