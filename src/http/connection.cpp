@@ -89,6 +89,9 @@ class session {
     }
     peer_address_ = peer.address();
     peer_text_ = resolve_client_ip(peer_address_, {}, {});
+    // For write_buffered(): a synchronous write then returns would_block
+    // instead of waiting. Asynchronous operations work the same either way.
+    conn_->stream.socket().non_blocking(true, ec);
 
     auto step = next_step::keep_alive;
     for (bool first = true; step == next_step::keep_alive && !conn_->stopping; first = false) {
@@ -129,8 +132,12 @@ class session {
 
     // One deadline for the whole header, so a client that sends a byte now
     // and then is cut off all the same.
-    conn_->stream.expires_after(options_->header_timeout);
-    auto [header_ec, header_bytes] = co_await beast_http::async_read_header(conn_->stream, buffer_, parser, use_tuple);
+    auto header_ec = parse_buffered_header(parser);
+    if (header_ec == beast_http::error::need_more) {
+      conn_->stream.expires_after(options_->header_timeout);
+      auto [read_ec, header_bytes] = co_await beast_http::async_read_header(conn_->stream, buffer_, parser, use_tuple);
+      header_ec = read_ec;
+    }
     if (header_ec == beast_http::error::header_limit || header_ec == beast_http::error::buffer_overflow) {
       co_return co_await reject_unreadable(beast_http::status::request_header_fields_too_large,
                                            "request header too large", "request_header_too_large", header_ec);
@@ -269,6 +276,32 @@ class session {
     co_return next_step::close_lingering;
   }
 
+  // Parses a header that is already in the buffer, as most are after the
+  // first read, without an asynchronous read and its timer. Returns
+  // need_more when the header is not complete yet.
+  error_code parse_buffered_header(request_parser& parser) {
+    if (buffer_.size() == 0) return beast_http::error::need_more;
+    error_code ec;
+    const auto used = parser.put(buffer_.data(), ec);
+    buffer_.consume(used);
+    return ec;
+  }
+
+  // Writes what the socket takes now without waiting. A response that fits
+  // in the send buffer, as most do, goes out without an asynchronous write
+  // and its timer; write_response() waits for the rest.
+  void write_buffered(beast_http::response_serializer<beast_http::string_body>& serializer, error_code& ec) {
+    auto& socket = conn_->stream.socket();
+    while (!serializer.is_done()) {
+      beast_http::write_some(socket, serializer, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        return;
+      }
+      if (ec) return;
+    }
+  }
+
   // Sends "100 Continue" to a client that waits for it before sending the
   // body, such as curl with a larger upload.
   asio::awaitable<bool> send_continue(const request& header) {
@@ -292,7 +325,8 @@ class session {
   asio::awaitable<bool> write_response(response& res, const request_context& context) {
     beast_http::response_serializer<beast_http::string_body> serializer(res);
     error_code ec;
-    while (!serializer.is_done()) {
+    write_buffered(serializer, ec);
+    while (!ec && !serializer.is_done()) {
       conn_->stream.expires_after(options_->write_timeout);
       auto [write_ec, bytes] = co_await beast_http::async_write_some(conn_->stream, serializer, use_tuple);
       if (write_ec) {

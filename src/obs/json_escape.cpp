@@ -16,12 +16,19 @@ void append_json_escaped(std::string& out, std::string_view text) {
   constexpr char hex[] = "0123456789abcdef";
   std::size_t i = 0;
   while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-      out.push_back(static_cast<char>(c));
-      ++i;
+    // Copies a run of printable ASCII without quote or backslash in one append.
+    std::size_t end = i;
+    while (end < text.size()) {
+      const auto next = static_cast<unsigned char>(text[end]);
+      if (next < 0x20 || next >= 0x7F || next == '"' || next == '\\') break;
+      ++end;
+    }
+    if (end > i) {
+      out.append(text.data() + i, end - i);
+      i = end;
       continue;
     }
+    const auto c = static_cast<unsigned char>(text[i]);
     switch (c) {
       case '"': out.append("\\\""); ++i; continue;
       case '\\': out.append("\\\\"); ++i; continue;

@@ -146,6 +146,14 @@ std::string_view level_name(log_level level) {
   return "INFO";
 }
 
+void append_string_field(std::string& out, std::string_view key, std::string_view value) {
+  out.append(",\"");
+  append_json_escaped(out, key);
+  out.append("\":\"");
+  append_json_escaped(out, value);
+  out.push_back('"');
+}
+
 // Writes `value` as exactly `width` decimal digits, zero-padded.
 void append_digits(std::string& out, unsigned value, int width) {
   char digits[8];
@@ -156,10 +164,11 @@ void append_digits(std::string& out, unsigned value, int width) {
   out.append(digits, static_cast<std::size_t>(width));
 }
 
-// ISO-8601 UTC with milliseconds, such as 2026-01-02T03:04:05.678Z. Calendar
-// arithmetic rather than gmtime_r and snprintf, which took a few thousand
-// instructions per log line.
-void append_timestamp(std::string& out) {
+}  // namespace
+
+// Calendar arithmetic rather than gmtime_r and snprintf, which took a few
+// thousand instructions per log line.
+void append_utc_timestamp(std::string& out) {
   using namespace std::chrono;
   const auto now = floor<milliseconds>(system_clock::now());
   const auto day = floor<days>(now);
@@ -181,15 +190,12 @@ void append_timestamp(std::string& out) {
   out.push_back('Z');
 }
 
-void append_string_field(std::string& out, std::string_view key, std::string_view value) {
-  out.append(",\"");
-  append_json_escaped(out, key);
-  out.append("\":\"");
-  append_json_escaped(out, value);
-  out.push_back('"');
+std::string utc_timestamp_now() {
+  std::string text;
+  text.reserve(24);
+  append_utc_timestamp(text);
+  return text;
 }
-
-}  // namespace
 
 std::optional<log_level> parse_log_level(std::string_view name) {
   std::string upper(name);
@@ -237,7 +243,7 @@ std::string format_log_line(log_level level, std::string_view logger, const log_
   std::string line;
   line.reserve(256);
   line.append("{\"timestamp\":\"");
-  append_timestamp(line);
+  append_utc_timestamp(line);
   line.append("\",\"level\":\"");
   line.append(level_name(level));
   line.push_back('"');

@@ -10,6 +10,13 @@ namespace todo::obs {
 
 enum class log_level { debug = 10, info = 20, warning = 30, error = 40, critical = 50 };
 
+/// Appends the current time as ISO-8601 UTC with milliseconds, such as
+/// 2026-01-02T03:04:05.678Z, the format of every timestamp the service writes.
+void append_utc_timestamp(std::string& out);
+
+/// The current time in the format of append_utc_timestamp.
+std::string utc_timestamp_now();
+
 /// Parses DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL in any case.
 std::optional<log_level> parse_log_level(std::string_view name);
 

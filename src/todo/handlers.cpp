@@ -1,6 +1,7 @@
 #include "todo/handlers.hpp"
 
 #include "http/responses.hpp"
+#include "obs/log.hpp"
 #include "todo/content_type.hpp"
 #include "todo/handler_support.hpp"
 #include "todo/html.hpp"
@@ -97,23 +98,6 @@ std::string unknown_ids_message(const std::vector<std::int64_t>& unknown) {
   return message;
 }
 
-// Formats the current time as ISO-8601 UTC with milliseconds, such as
-// "2024-05-01T12:30:05.042Z".
-std::string utc_timestamp_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto milliseconds =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char date_time[32];
-  std::strftime(date_time, sizeof date_time, "%Y-%m-%dT%H:%M:%S", &utc);
-  char timestamp[40];
-  std::snprintf(timestamp, sizeof timestamp, "%s.%03dZ", date_time, static_cast<int>(milliseconds));
-  return timestamp;
-}
-
 http::response not_ready_response(const http::request& req) {
   const boost::json::value body = {{"status", "unavailable"}, {"checks", {{"database", "unavailable"}}}};
   auto res = http::json_response(req, status::service_unavailable, body);
@@ -128,7 +112,7 @@ bool is_draining(const handler_services& services) {
 // A load balancer that reads this stops sending new requests, while the
 // ones it sends until then are still served.
 http::response draining_response(const http::request& req) {
-  const boost::json::value body = {{"status", "draining"}, {"timestamp", utc_timestamp_now()}};
+  const boost::json::value body = {{"status", "draining"}, {"timestamp", obs::utc_timestamp_now()}};
   auto res = http::json_response(req, status::service_unavailable, body);
   res.set(beast_http::field::cache_control, "no-store");
   return res;
@@ -248,7 +232,7 @@ asio::awaitable<http::response> check_health(handler_services& services, const h
                                              http::request_context&) {
   if (is_draining(services)) co_return draining_response(req);
 
-  const boost::json::value body = {{"status", "healthy"}, {"timestamp", utc_timestamp_now()}};
+  const boost::json::value body = {{"status", "healthy"}, {"timestamp", obs::utc_timestamp_now()}};
   auto res = http::json_response(req, status::ok, body);
   res.set(beast_http::field::cache_control, "no-store");
   co_return res;
