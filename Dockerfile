@@ -57,11 +57,12 @@ EXPOSE 5000 9100
 STOPSIGNAL SIGTERM
 
 # GET /healthz with bash's /dev/tcp, because the image has no curl or wget.
-# The port depends on the command: PORT for todo-web, METRICS_PORT for
-# todo-worker, read from the name of PID 1. It assumes BIND_ADDRESS covers
-# 127.0.0.1, as the default 0.0.0.0 does.
+# The port depends on the command: METRICS_PORT when a todo-worker process
+# runs, PORT otherwise. Every process is looked at, not only PID 1, because
+# `docker run --init` makes docker-init PID 1. It assumes BIND_ADDRESS
+# covers 127.0.0.1, as the default 0.0.0.0 does.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["bash", "-c", "read -r command </proc/1/comm; if [[ $command == todo-worker ]]; then port=${METRICS_PORT:-9100}; else port=${PORT:-5000}; fi; exec 3<>/dev/tcp/127.0.0.1/$port || exit 1; printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3; read -r -t 2 version status rest <&3; [[ $status == 200 ]]"]
+  CMD ["bash", "-c", "port=${PORT:-5000}; for comm in /proc/[0-9]*/comm; do read -r name <\"$comm\" && [[ $name == todo-worker ]] && { port=${METRICS_PORT:-9100}; break; }; done 2>/dev/null; exec 3<>/dev/tcp/127.0.0.1/$port || exit 1; printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3; read -r -t 2 version status rest <&3; [[ $status == 200 ]]"]
 
 CMD ["todo-web"]
 

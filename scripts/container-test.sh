@@ -275,6 +275,30 @@ check_runtime_user() {
   done
 }
 
+# The image's HEALTHCHECK must find the worker's port also when PID 1 is
+# docker-init (`docker run --init`, `init: true` in compose).
+check_health_check_with_init() {
+  local worker env_file id status='' deadline=$((SECONDS + 40))
+  worker=$(container_of worker)
+  env_file="$WORK/worker-init.env"
+  docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$worker" | grep -v '^$' >"$env_file"
+  id=$(docker run -d --init --read-only --tmpfs /tmp --cap-drop ALL --user 10001:10001 \
+    --network "${PROJECT}_back-net" --env-file "$env_file" \
+    --health-interval 2s --health-start-period 0s "$APP_IMAGE" todo-worker) ||
+    fail "cannot start todo-worker with --init"
+  while [ $SECONDS -lt $deadline ]; do
+    status=$(docker inspect -f '{{.State.Health.Status}}' "$id")
+    [ "$status" != healthy ] || break
+    sleep 1
+  done
+  local comm
+  comm=$(docker exec "$id" cat /proc/1/comm)
+  docker stop -t 10 "$id" >/dev/null
+  docker rm "$id" >/dev/null
+  expect_equal "PID 1 with --init" "$comm" docker-init
+  expect_equal "health of todo-worker with --init" "$status" healthy
+}
+
 check_todo_flow() {
   local text="Buy milk $$"
   request POST /add --data-urlencode "task=$text"
@@ -623,7 +647,11 @@ PROMETHEUS_PORT=$(free_port 9090)
 JAEGER_UI_PORT=$(free_port 16686)
 sed -i -e "s/^HTTP_BIND_ADDRESS=.*/HTTP_BIND_ADDRESS=127.0.0.1/" -e "s/^HTTP_PORT=.*/HTTP_PORT=$HTTP_PORT/" \
   -e "s/^PROMETHEUS_PORT=.*/PROMETHEUS_PORT=$PROMETHEUS_PORT/" -e "s/^JAEGER_UI_PORT=.*/JAEGER_UI_PORT=$JAEGER_UI_PORT/" \
+  -e "s/^DB_MEMORY=.*/DB_MEMORY=1g/" \
   "$WORK/env"
+# The engine keeps its data on a tmpfs here, and tmpfs pages count against
+# the memory limit of the container that writes them, so PostgreSQL's data
+# files do too. 1 GiB leaves room for them next to the server's own memory.
 BASE_URL="http://127.0.0.1:$HTTP_PORT"
 PROMETHEUS_URL="http://127.0.0.1:$PROMETHEUS_PORT"
 JAEGER_URL="http://127.0.0.1:$JAEGER_UI_PORT"
@@ -638,6 +666,7 @@ end_phase "compose up until healthy"
 run_check "every service healthy, with limits" check_all_healthy
 run_check "only Caddy and the UIs published" check_isolation
 run_check "web and worker run as uid 10001" check_runtime_user
+run_check "health check works with --init" check_health_check_with_init
 run_check "todo flow through Caddy" check_todo_flow
 run_check "export through Caddy" check_export
 run_check "one trace across web and worker" check_trace

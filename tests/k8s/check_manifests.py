@@ -99,6 +99,13 @@ def check_deployment(deployment, context):
         check(f"{name}: {probe_name} on {path}", probe.get("path") == path, probe.get("path"))
         check(f"{name}: {probe_name} port is a container port", probe.get("port") in ports, probe.get("port"))
 
+    # Both binaries listen only after PostgreSQL accepts connections, so the
+    # startup probe has to outlast a short database outage.
+    startup = container.get("startupProbe", {})
+    startup_seconds = startup.get("periodSeconds", 10) * startup.get("failureThreshold", 3)
+    minimum = context["startup_seconds"]
+    check(f"{name}: startupProbe waits at least {minimum} s", startup_seconds >= minimum, f"{startup_seconds} s")
+
     security = dict(pod_spec.get("securityContext", {}))
     security.update(container.get("securityContext", {}))
     uid, gid = context["user"]
@@ -163,9 +170,10 @@ def main():
         "secret": secret,
         "config_maps": objects.get("ConfigMap", {}),
         "binaries": {"todo-web": "todo-web", "todo-worker": "todo-worker"},
+        "startup_seconds": 300,
         "probes": {
             "todo-web": {"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": "/healthz"},
-            "todo-worker": {"livenessProbe": "/healthz", "readinessProbe": "/healthz"},
+            "todo-worker": {"livenessProbe": "/healthz", "readinessProbe": "/healthz", "startupProbe": "/healthz"},
         },
     }
 
