@@ -1,6 +1,7 @@
 #include "http/request_metrics.hpp"
 
 #include "obs/log.hpp"
+#include "obs/traced_observe.hpp"
 
 #include <array>
 
@@ -44,11 +45,7 @@ void request_metrics::request_finished(std::string_view method, std::string_view
     auto& series = duration_.with({method_label(method), endpoint.empty() ? "bad_request" : endpoint,
                                    status_text, environment_});
     const double seconds = std::chrono::duration<double>(elapsed).count();
-    if (span.sampled()) {
-      series.observe(seconds, obs::exemplar{span.trace_id_hex(), span.span_id_hex(), std::nullopt});
-    } else {
-      series.observe(seconds);
-    }
+    obs::observe_in_span(series, seconds, span);
   } catch (const std::exception& e) {
     obs::log_error("todo.http", {}, "recording request metrics failed", {{"error", e.what()}});
   }

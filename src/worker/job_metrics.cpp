@@ -1,6 +1,7 @@
 #include "worker/job_metrics.hpp"
 
 #include "obs/log.hpp"
+#include "obs/traced_observe.hpp"
 #include "todo/export_job.hpp"
 
 #include <array>
@@ -55,11 +56,7 @@ void job_metrics::observe_duration(std::string_view job_type, std::string_view s
   try {
     auto& series = durations_.with({job_type, status, environment_});
     const double seconds = std::chrono::duration<double>(elapsed).count();
-    if (span.sampled()) {
-      series.observe(seconds, obs::exemplar{span.trace_id_hex(), span.span_id_hex(), std::nullopt});
-    } else {
-      series.observe(seconds);
-    }
+    obs::observe_in_span(series, seconds, span);
   } catch (const std::exception& e) {
     obs::log_error("todo.worker", {}, "recording job metrics failed", {{"error", e.what()}});
   }

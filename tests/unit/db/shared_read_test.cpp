@@ -155,6 +155,32 @@ TEST(DbSharedRead, FailedReadFailsWholeBatch) {
   EXPECT_EQ(later.error, "");
 }
 
+// A read that runs alone and fails still hands its slot to the waiting batch,
+// so the batch runs its own read and every member gets that read's value.
+TEST(DbSharedRead, FailedLoneReadStartsWaitingBatch) {
+  asio::io_context io;
+  counted_read read;
+  read.fail_run = 1;
+  auto reads = make_reads(1, read);
+  caller_result a, b, c, later;
+  asio::co_spawn(io, call_after(*reads, 0ms, a), asio::detached);
+  asio::co_spawn(io, call_after(*reads, 5ms, b), asio::detached);
+  asio::co_spawn(io, call_after(*reads, 6ms, c), asio::detached);
+  asio::co_spawn(io, call_after(*reads, 100ms, later), asio::detached);
+  // A slot that the failed read kept would leave the batch waiting forever,
+  // so the test stops after 5 s and fails instead of hanging.
+  io.run_for(5s);
+
+  EXPECT_EQ(a.error, "read failed");
+  EXPECT_FALSE(a.value.has_value());
+  EXPECT_EQ(b.value, 2);
+  EXPECT_EQ(c.value, 2);
+  EXPECT_NE(b.shared, c.shared);
+  EXPECT_EQ(later.value, 3);
+  EXPECT_FALSE(later.shared);
+  EXPECT_EQ(read.most_running.load(), 1);
+}
+
 // Many callers on four threads: each result comes from a read that started
 // after its caller called, and no more than the limit run at once.
 TEST(DbSharedRead, ThreadsNeverGetOlderResults) {
