@@ -57,11 +57,12 @@ std::size_t raise_file_limit() {
 }
 
 // Keeps freed memory in the process instead of returning it to the kernel
-// after every large free. Each page response and request buffer is tens of
-// KiB; with glibc's defaults (128 KiB trim threshold, a sliding mmap
-// threshold) the web thread arenas shrank and grew again on every few
-// requests, and page faults took about a fifth of the kernel time under load
-// (perf, docs/benchmarks.md). Up to 8 MiB per arena stay reserved.
+// after every large free. Page responses and request buffers are tens of
+// KiB each. With glibc's defaults (128 KiB trim threshold, a sliding mmap
+// threshold) the arenas shrank and grew again every few requests, and perf
+// showed the page faults. Keeping the memory cut the web's kernel time by
+// about a third in one measurement (docs/benchmarks.md). Up to 8 MiB per
+// arena stay reserved.
 void tune_malloc() {
   ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 8 << 20);

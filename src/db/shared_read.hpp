@@ -69,12 +69,20 @@ class shared_read {
       co_return result;
     }
 
+    // Named lambdas, because GCC 12 mishandles class temporaries inside a
+    // co_await expression.
     if (leads) {
-      co_await wait_for_slot(*joined);
+      // The batch's first caller waits until a running read hands it a slot.
+      auto keep_leader = [target = joined.get()](wake_handler handler) { target->leader = std::move(handler); };
+      co_await suspend_until(joined->started, keep_leader);
       result.value = co_await run_batch(joined, trace);
       co_return result;
     }
-    co_await wait_for_result(*joined);
+    // The others wait until the batch's read has ended.
+    auto keep_follower = [target = joined.get()](wake_handler handler) {
+      target->followers.push_back(std::move(handler));
+    };
+    co_await suspend_until(joined->done, keep_follower);
     if (joined->error) std::rethrow_exception(joined->error);
     result.value = joined->value;
     result.shared = true;
@@ -124,28 +132,15 @@ class shared_read {
     std::exception_ptr error;
   };
 
-  // Suspends the batch's first caller until a running read hands it a slot.
-  boost::asio::awaitable<void> wait_for_slot(batch& target) {
+  // Suspends the caller until `ready` is set under the mutex, or returns at
+  // once when it is. `keep` stores the caller's handler for whoever sets it.
+  template <class Keep>
+  boost::asio::awaitable<void> suspend_until(const bool& ready, Keep keep) {
     co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
-        [this, &target](auto handler) {
+        [this, &ready, &keep](auto handler) {
           std::unique_lock lock(mutex_);
-          if (!target.started) {
-            target.leader = wake_handler(std::move(handler));
-            return;
-          }
-          lock.unlock();
-          boost::asio::post(std::move(handler));
-        },
-        boost::asio::use_awaitable);
-  }
-
-  // Suspends one of the other callers until the batch's read has ended.
-  boost::asio::awaitable<void> wait_for_result(batch& target) {
-    co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void()>(
-        [this, &target](auto handler) {
-          std::unique_lock lock(mutex_);
-          if (!target.done) {
-            target.followers.emplace_back(std::move(handler));
+          if (!ready) {
+            keep(wake_handler(std::move(handler)));
             return;
           }
           lock.unlock();

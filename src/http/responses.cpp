@@ -116,7 +116,7 @@ response make_response(const request& req, beast_http::status status, std::strin
 }  // namespace
 
 response json_response(const request& req, beast_http::status status, const boost::json::value& body) {
-  return make_response(req, status, "application/json", boost::json::serialize(body));
+  return json_text_response(req, status, boost::json::serialize(body));
 }
 
 response json_text_response(const request& req, beast_http::status status, std::string serialized_body) {

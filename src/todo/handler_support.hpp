@@ -43,8 +43,8 @@ std::string invalid_id_message(const http::request_context& context);
 /// The JSON form of a todo: id, text, done, position and created_at.
 boost::json::object todo_to_json(const todo_item& item);
 
-/// Marks the request's span when another request's list query answered it
-/// (todo_store::list_shared), since its trace then has no query span.
+/// Marks the request's span when another request's list query produced its
+/// result (todo_store::list_shared), because its trace then has no query span.
 void mark_shared_read(http::request_context& context, bool shared);
 
 /// 204 No Content with an empty body.

@@ -33,8 +33,9 @@ class todo_store {
 
   /// The same list, read with request coalescing (db::shared_read): under
   /// load, callers that arrive while `max_list_reads` list queries run share
-  /// the next one, and its snapshot. `shared` tells a caller that another
-  /// request's query answered it, so its trace has no query span of its own.
+  /// the next one, and its snapshot. `shared` is true when another
+  /// request's query produced the result, so the caller's trace has no query
+  /// span of its own.
   boost::asio::awaitable<shared_list::outcome> list_shared(const obs::trace_parent& trace = {});
 
   /// Inserts at the end (position = max + 1) and returns the new row.

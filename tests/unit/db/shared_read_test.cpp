@@ -30,15 +30,15 @@ using read_counter = todo::db::shared_read<int>;
 struct counted_read {
   std::atomic<int> runs{0};
   std::atomic<int> running{0};
-  std::atomic<int> most_running{0};
+  std::atomic<int> max_concurrent{0};
   std::chrono::milliseconds duration{20ms};
   int fail_run = 0;
 
   asio::awaitable<std::shared_ptr<const int>> operator()() {
     const int run = ++runs;
     const int now = ++running;
-    int seen = most_running.load();
-    while (now > seen && !most_running.compare_exchange_weak(seen, now)) {
+    int seen = max_concurrent.load();
+    while (now > seen && !max_concurrent.compare_exchange_weak(seen, now)) {
     }
     asio::steady_timer wait(co_await asio::this_coro::executor, duration);
     co_await wait.async_wait(asio::use_awaitable);
@@ -99,7 +99,7 @@ TEST(DbSharedRead, BusyCallersShareNextRead) {
   io.run();
 
   EXPECT_EQ(read.runs, 3);
-  EXPECT_EQ(read.most_running, 1);
+  EXPECT_EQ(read.max_concurrent, 1);
   EXPECT_EQ(a.value, 1);
   // b, c and d called while read 1 ran; none of them gets read 1's result,
   // which may predate their requests.
@@ -123,7 +123,7 @@ TEST(DbSharedRead, ReadsRunAloneUpToLimit) {
 
   // Three run at once; the fourth and fifth call share the fourth read.
   EXPECT_EQ(read.runs, 4);
-  EXPECT_EQ(read.most_running, 3);
+  EXPECT_EQ(read.max_concurrent, 3);
   int shared = 0;
   for (const auto& result : results) {
     ASSERT_TRUE(result.value.has_value());
@@ -178,7 +178,7 @@ TEST(DbSharedRead, FailedLoneReadStartsWaitingBatch) {
   EXPECT_NE(b.shared, c.shared);
   EXPECT_EQ(later.value, 3);
   EXPECT_FALSE(later.shared);
-  EXPECT_EQ(read.most_running.load(), 1);
+  EXPECT_EQ(read.max_concurrent.load(), 1);
 }
 
 // Many callers on four threads: each result comes from a read that started
@@ -215,7 +215,7 @@ TEST(DbSharedRead, ThreadsNeverGetOlderResults) {
   EXPECT_EQ(finished, callers);
   EXPECT_EQ(failed, 0);
   EXPECT_EQ(stale, 0);
-  EXPECT_LE(read.most_running, 2);
+  EXPECT_LE(read.max_concurrent, 2);
   EXPECT_LT(read.runs, callers);
   EXPECT_EQ(shared + read.runs, callers);
 }
